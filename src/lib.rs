@@ -1,1 +1,96 @@
+//! Starling: a real-time Twitter-like backend over WebSockets.
+//!
+//! Code map (each module owns one concept; see ARCHITECTURE.md for the path of a write):
+//! - [`config`]: every flag and knob; never reads anything but flags and env vars.
+//! - [`server`]: accept loop, HTTP routes, WebSocket upgrade; never holds state of its own.
+//! - [`session`]: one socket's life (auth deadline, decode, dispatch, replies, pings); the
+//!   socket's only writer.
+//! - [`handlers`]: what each request does, as functions of (app, viewer, request); never
+//!   touch a socket.
+//! - [`app`]: the shared [`app::App`] and the one write path, `App::commit`.
+//! - [`state`]: the in-memory graph in concurrent maps; never awaits, never does I/O.
+//! - [`store`]: the sled operation log with group commit, metadata, refresh tokens; never
+//!   interprets an operation.
+//! - [`auth`]: argon2id passwords, JWT access tokens, rotating refresh tokens.
+//! - [`error`]: `ApiError` (the client's mistake) and `Fault` (the server's).
 
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod server;
+pub mod session;
+pub mod state;
+pub mod store;
+
+use app::App;
+pub use config::Config;
+pub use error::Fault;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+/// How long shutdown waits for sockets to close before writing the last flush anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves on `listener` until `shutdown` resolves, then stops accepting, closes every socket
+/// with 1001, waits for them to drain and flushes the log. Errors only when the data folder
+/// cannot be opened or read.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Fault> {
+    raise_open_file_limit();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let flush_interval = Duration::from_millis(config.flush_interval_ms.max(1));
+    let app = {
+        let stop_rx = stop_rx.clone();
+        tokio::task::spawn_blocking(move || App::open(config, stop_rx))
+            .await
+            .map_err(|e| Fault(format!("start-up task failed: {e}")))??
+    };
+    let app = Arc::new(app);
+    let committer = {
+        let app = app.clone();
+        let stop_rx = stop_rx.clone();
+        tokio::spawn(async move { app.store.run_committer(flush_interval, stop_rx).await })
+    };
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving");
+    }
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    tokio::select! {
+        _ = server::serve(listener, app.clone(), stop_rx.clone(), alive_tx) => {}
+        _ = shutdown => {}
+    }
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    // Every connection task holds a sender; `recv` returns `None` once all are gone.
+    if tokio::time::timeout(DRAIN_TIMEOUT, alive_rx.recv()).await.is_err() {
+        tracing::warn!("some sockets did not close in time");
+    }
+    let _ = committer.await;
+    app.store.flush_blocking()?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Raises the soft open-file limit to the hard one: each socket is a file descriptor.
+fn raise_open_file_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! [`App`]: everything a handler needs (config, state, store, keys, hasher) and the one
+//! write path, [`App::commit`].
+
+use crate::auth::{self, Hasher, Keys};
+use crate::config::Config;
+use crate::error::{ApiError, Fault};
+use crate::state::State;
+use crate::store::{Op, Seq, Store};
+use base64::Engine as _;
+use starling_protocol::{limits, Limits};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use tokio::sync::watch;
+
+pub struct App {
+    pub config: Config,
+    pub state: State,
+    pub store: Store,
+    pub keys: Keys,
+    pub hasher: Hasher,
+    /// Flips to `true` when the server shuts down; sessions close with 1001.
+    pub shutdown: watch::Receiver<bool>,
+    /// Serialises check → append → apply, so log order is apply order (see `commit`).
+    write_lock: Mutex<()>,
+    next_conn_id: AtomicU64,
+}
+
+impl App {
+    /// Opens the store, replays the log into memory and loads (or makes) the JWT secret.
+    /// Blocking: call it from `spawn_blocking`.
+    pub fn open(config: Config, shutdown: watch::Receiver<bool>) -> Result<App, Fault> {
+        let store = Store::open(&config.data, config.durability)?;
+        let state = State::default();
+        let replayed = store.replay(|_, op| state.apply(&op))?;
+        tracing::info!(replayed, users = state.users.count(), "state loaded");
+        let secret = match &config.jwt_secret {
+            Some(secret) if !secret.is_empty() => secret.as_bytes().to_vec(),
+            _ => stored_secret(&store)?,
+        };
+        let keys = Keys::new(&secret, config.access_ttl_secs)?;
+        let hasher = Hasher::new(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            config.hash_concurrency,
+        )?;
+        Ok(App {
+            config,
+            state,
+            store,
+            keys,
+            hasher,
+            shutdown,
+            write_lock: Mutex::new(()),
+            next_conn_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The one way state changes. `check` runs under the write lock against the current
+    /// state and returns the operation to make (or the client's error); the operation is
+    /// appended to the log and only then applied, so whatever observes it is covered by its
+    /// sequence number. The caller acknowledges once that number is durable.
+    pub fn commit(&self, check: impl FnOnce(&State) -> Result<Op, ApiError>) -> Result<Seq, ApiError> {
+        // A panic while holding the lock can only come from a bug in `apply`; the lock
+        // guards no data of its own, so carrying on is no worse than the panic itself.
+        let _guard = self.write_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let op = check(&self.state)?;
+        let seq = self.store.append(&op)?;
+        self.state.apply(&op);
+        Ok(seq)
+    }
+
+    /// The limits advertised in the `auth` reply.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            text_graphemes: limits::TEXT_GRAPHEMES as u64,
+            frame_bytes: limits::FRAME_BYTES as u64,
+            media_bytes: limits::MEDIA_BYTES as u64,
+            media_per_tweet: limits::MEDIA_PER_TWEET as u64,
+            subscriptions: self.config.max_subscriptions as u64,
+            page_max: limits::PAGE_MAX as u64,
+            bio_chars: limits::BIO_CHARS as u64,
+            display_name_chars: limits::DISPLAY_NAME_CHARS as u64,
+        }
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The refresh-token lifetime in milliseconds.
+    pub fn refresh_ttl_ms(&self) -> u64 {
+        self.config.refresh_ttl_secs.saturating_mul(1000)
+    }
+}
+
+/// The generated JWT secret kept in `meta`, made on first start.
+fn stored_secret(store: &Store) -> Result<Vec<u8>, Fault> {
+    if let Some(secret) = store.meta_get("jwt_secret")? {
+        return Ok(secret);
+    }
+    let secret = base64::engine::general_purpose::STANDARD
+        .encode(auth::random_bytes::<32>())
+        .into_bytes();
+    store.meta_put("jwt_secret", &secret)?;
+    store.flush_blocking()?;
+    tracing::info!("generated a JWT secret and kept it in the data folder");
+    Ok(secret)
+}

@@ -1,0 +1,368 @@
+//! One socket's life: the authentication deadline, then read → decode → dispatch → reply,
+//! pings, token expiry and shutdown. The session task is the socket's only writer.
+//!
+//! Replies go out in request order. In `sync` durability a reply is held until the log is
+//! on disk up to everything the reply could show (the last sequence number appended when it
+//! was made), so a client never sees a write that a crash could take back; requests behind
+//! it keep being read and handled meanwhile, which is what lets one socket pipeline writes
+//! into one group commit.
+
+use crate::app::App;
+use crate::auth::Identity;
+use crate::error::ApiError;
+use crate::handlers::{self, accounts, Viewer};
+use crate::store::Seq;
+use futures::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use starling_protocol::{
+    close, decode_request, encode, reply, Codec, ErrorCode, ErrorFrame, Reply, Request,
+    ServerFrame,
+};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::WebSocketStream;
+
+pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// How long the server waits for its close frame to be written to a dead or slow peer.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why a session ends.
+enum End {
+    /// Close the socket with this code and reason.
+    Close(u16, &'static str),
+    /// The peer went away (or finished the close handshake).
+    Gone,
+}
+
+/// A reply that waits for the log to be durable up to `seq`.
+struct Held {
+    seq: Seq,
+    message: Message,
+}
+
+struct Session {
+    app: Arc<App>,
+    conn_id: u64,
+    ws: Socket,
+    /// The codec of pushes: the subprotocol's, else the first frame's.
+    push_codec: Option<Codec>,
+    identity: Identity,
+    held: VecDeque<Held>,
+    durable: watch::Receiver<Seq>,
+    last_heard: Instant,
+}
+
+/// Runs a freshly upgraded socket to its end.
+pub async fn run(app: Arc<App>, ws: Socket, subprotocol: Option<Codec>) {
+    let conn_id = app.next_conn_id();
+    let durable = app.store.durable();
+    let mut session = Session {
+        app,
+        conn_id,
+        ws,
+        push_codec: subprotocol,
+        identity: Identity {
+            user_id: None,
+            expires_at: 0,
+        },
+        held: VecDeque::new(),
+        durable,
+        last_heard: Instant::now(),
+    };
+    let end = session.drive().await;
+    if let End::Close(code, reason) = end {
+        tracing::debug!(conn_id, user_id = ?session.identity.user_id, code, reason, "closing socket");
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, session.ws.close(Some(frame))).await;
+    }
+}
+
+impl Session {
+    async fn drive(&mut self) -> End {
+        if let Some(end) = self.authenticate_first().await {
+            return end;
+        }
+        let interval = self.app.config.ping_interval();
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        let expiry = tokio::time::sleep_until(self.expiry_instant());
+        tokio::pin!(expiry);
+        let mut shutdown = self.app.shutdown.clone();
+        loop {
+            let holding = !self.held.is_empty();
+            tokio::select! {
+                frame = self.ws.next() => match frame {
+                    None => return End::Gone,
+                    Some(Err(e)) => return end_for(e),
+                    Some(Ok(message)) => {
+                        self.last_heard = Instant::now();
+                        let before = self.identity.expires_at;
+                        if let Some(end) = self.on_message(message).await {
+                            return end;
+                        }
+                        if self.identity.expires_at != before {
+                            expiry.as_mut().reset(self.expiry_instant());
+                        }
+                    }
+                },
+                changed = self.durable.changed(), if holding => {
+                    if changed.is_err() {
+                        tracing::error!(conn_id = self.conn_id, user_id = ?self.identity.user_id,
+                            "storage stopped; closing the socket");
+                        return End::Close(1011, "storage failure");
+                    }
+                    if let Err(end) = self.release().await {
+                        return end;
+                    }
+                }
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() > interval * 2 {
+                        return End::Close(close::GOING_AWAY, "idle: no frame for two ping intervals");
+                    }
+                    if self.ws.send(Message::Ping(Default::default())).await.is_err() {
+                        return End::Gone;
+                    }
+                }
+                _ = &mut expiry => return End::Close(close::TOKEN_EXPIRED, "token expired"),
+                _ = shutdown.changed() => return End::Close(close::GOING_AWAY, "server shutting down"),
+            }
+        }
+    }
+
+    /// Waits for the first frame, which must authenticate the socket.
+    async fn authenticate_first(&mut self) -> Option<End> {
+        let deadline = tokio::time::sleep(self.app.config.auth_timeout());
+        tokio::pin!(deadline);
+        let mut shutdown = self.app.shutdown.clone();
+        loop {
+            let message = tokio::select! {
+                _ = &mut deadline => return Some(End::Close(close::AUTH_TIMEOUT, "auth timeout")),
+                _ = shutdown.changed() => return Some(End::Close(close::GOING_AWAY, "server shutting down")),
+                frame = self.ws.next() => match frame {
+                    None => return Some(End::Gone),
+                    Some(Err(e)) => return Some(end_for(e)),
+                    Some(Ok(message)) => message,
+                },
+            };
+            let (codec, bytes) = match &message {
+                Message::Text(text) => (Codec::Json, text.as_bytes()),
+                Message::Binary(bytes) => (Codec::MsgPack, &bytes[..]),
+                // Control frames are answered by tungstenite; the deadline still runs.
+                _ => continue,
+            };
+            self.push_codec.get_or_insert(codec);
+            let (id, result) = match decode_request(codec, bytes) {
+                Err(bad) => (bad.id, Err(ApiError::bad_request(bad.message))),
+                Ok(frame) => match frame.request {
+                    request @ (Request::Auth(_) | Request::Signup(_) | Request::Login(_)) => {
+                        (frame.id, self.sign_in(request).await)
+                    }
+                    other => (
+                        frame.id,
+                        Err(ApiError::unauthenticated(format!(
+                            "the first frame must be auth, signup or login, not {}",
+                            other.kind()
+                        ))),
+                    ),
+                },
+            };
+            return match result {
+                Ok(data) => {
+                    let seq = self.reply_seq();
+                    self.reply(codec, seq, result_frame(id, data)).await.err()
+                }
+                Err(error) => {
+                    let code = if error.code == ErrorCode::TokenExpired {
+                        close::TOKEN_EXPIRED
+                    } else {
+                        close::AUTH_REQUIRED
+                    };
+                    if self.reply(codec, 0, error_frame(id, error)).await.is_err() {
+                        return Some(End::Gone);
+                    }
+                    Some(End::Close(code, "authentication required"))
+                }
+            };
+        }
+    }
+
+    async fn on_message(&mut self, message: Message) -> Option<End> {
+        let (codec, bytes) = match &message {
+            Message::Text(text) => (Codec::Json, text.as_bytes()),
+            Message::Binary(bytes) => (Codec::MsgPack, &bytes[..]),
+            // Pings are answered by tungstenite; a close is answered there too, and the
+            // stream then ends.
+            _ => return None,
+        };
+        let frame = match decode_request(codec, bytes) {
+            Ok(frame) => frame,
+            Err(bad) => {
+                let error = ApiError::bad_request(bad.message);
+                return self.reply(codec, 0, error_frame(bad.id, error)).await.err();
+            }
+        };
+        let id = frame.id;
+        let result = match frame.request {
+            request @ (Request::Auth(_) | Request::Signup(_) | Request::Login(_)) => {
+                self.sign_in(request).await
+            }
+            Request::Ping(_) => {
+                let pong = reply::Pong {
+                    now: crate::auth::now_ms(),
+                };
+                // Nothing from the state: no need to wait for the log.
+                return self.reply(codec, 0, result_frame(id, Reply::Pong(pong))).await.err();
+            }
+            request => {
+                let viewer = Viewer {
+                    user_id: self.identity.user_id,
+                };
+                handlers::handle(&self.app, viewer, request).await
+            }
+        };
+        let seq = self.reply_seq();
+        let frame = match result {
+            Ok(data) => result_frame(id, data),
+            Err(error) => error_frame(id, error),
+        };
+        self.reply(codec, seq, frame).await.err()
+    }
+
+    /// `auth`, `signup` or `login`: sets (or renews) who this socket is. A socket may renew
+    /// its user or turn from guest to user, never switch users.
+    async fn sign_in(&mut self, request: Request) -> Result<Reply, ApiError> {
+        let current = self.identity.user_id;
+        let (identity, tokens) = match request {
+            Request::Auth(auth) => (accounts::authenticate(&self.app, &auth.token)?, None),
+            Request::Signup(body) => {
+                if current.is_some() {
+                    return Err(ApiError::forbidden("this socket is already signed in"));
+                }
+                let pair = accounts::signup(&self.app, body).await?;
+                (self.identity_of(&pair), Some(pair))
+            }
+            Request::Login(body) => {
+                let pair = accounts::login(&self.app, body).await?;
+                (self.identity_of(&pair), Some(pair))
+            }
+            _ => return Err(ApiError::bad_request("not a sign-in request")),
+        };
+        if current.is_some() && identity.user_id != current {
+            return Err(ApiError::forbidden(
+                "a socket cannot switch to another user; open a new one",
+            ));
+        }
+        self.identity = identity;
+        let user = match identity.user_id {
+            Some(id) => Some(
+                self.app
+                    .state
+                    .users
+                    .profile(id)
+                    .ok_or_else(|| ApiError::unauthenticated("the account no longer exists"))?,
+            ),
+            None => None,
+        };
+        let (access_token, refresh_token) = match tokens {
+            Some(pair) => (Some(pair.access_token), Some(pair.refresh_token)),
+            None => (None, None),
+        };
+        Ok(Reply::Session(reply::Session {
+            user,
+            access_token,
+            refresh_token,
+            expires_at: identity.expires_at,
+            limits: Some(self.app.limits()),
+        }))
+    }
+
+    fn identity_of(&self, pair: &starling_protocol::TokenPair) -> Identity {
+        Identity {
+            user_id: Some(pair.user.id),
+            expires_at: pair.expires_at,
+        }
+    }
+
+    /// The sequence number a reply made now must wait for.
+    fn reply_seq(&self) -> Seq {
+        if self.app.store.acks_wait_for_flush() {
+            self.app.store.appended()
+        } else {
+            0
+        }
+    }
+
+    /// Sends a reply, or holds it (and everything after it) until the log covers `seq`.
+    async fn reply(&mut self, codec: Codec, seq: Seq, frame: ServerFrame) -> Result<(), End> {
+        let message = to_message(codec, &frame);
+        if self.held.is_empty() && seq <= *self.durable.borrow() {
+            return self.ws.send(message).await.map_err(|_| End::Gone);
+        }
+        self.held.push_back(Held { seq, message });
+        Ok(())
+    }
+
+    /// Sends every held reply the log now covers, in order, in one flush.
+    async fn release(&mut self) -> Result<(), End> {
+        let durable = *self.durable.borrow_and_update();
+        let mut sent = false;
+        while self.held.front().is_some_and(|h| h.seq <= durable) {
+            let held = self.held.pop_front().expect("front was just checked");
+            self.ws.feed(held.message).await.map_err(|_| End::Gone)?;
+            sent = true;
+        }
+        if sent {
+            self.ws.flush().await.map_err(|_| End::Gone)?;
+        }
+        Ok(())
+    }
+
+    fn expiry_instant(&self) -> tokio::time::Instant {
+        let left = self.identity.expires_at.saturating_sub(crate::auth::now_ms());
+        tokio::time::Instant::now() + Duration::from_millis(left)
+    }
+}
+
+fn end_for(error: tungstenite::Error) -> End {
+    match error {
+        tungstenite::Error::Capacity(_) => End::Close(close::TOO_BIG, "frame too big"),
+        tungstenite::Error::Utf8(_) => End::Close(1007, "text frame is not UTF-8"),
+        tungstenite::Error::Protocol(_) => End::Close(1002, "protocol error"),
+        _ => End::Gone,
+    }
+}
+
+fn result_frame(id: Option<u64>, data: Reply) -> ServerFrame {
+    ServerFrame::Result { id, data }
+}
+
+fn error_frame(id: Option<u64>, error: ApiError) -> ServerFrame {
+    ServerFrame::Error(ErrorFrame {
+        id,
+        code: error.code,
+        message: error.message,
+        retry_after_ms: error.retry_after_ms,
+    })
+}
+
+/// Encodes a frame in a codec, as the WebSocket message that carries that codec.
+pub fn to_message(codec: Codec, frame: &ServerFrame) -> Message {
+    let bytes = encode(codec, frame).expect("server frames always encode");
+    match codec {
+        Codec::Json => Message::Text(
+            String::from_utf8(bytes)
+                .expect("serde_json writes UTF-8")
+                .into(),
+        ),
+        Codec::MsgPack => Message::Binary(bytes.into()),
+    }
+}

@@ -1,0 +1,214 @@
+//! Durable storage in sled: the operation log with group commit, metadata, refresh tokens.
+//!
+//! The interface is narrow on purpose (open, append, wait for durability, replay, metadata),
+//! so another engine, or a shared log for several nodes, is a local change. The store never
+//! knows what an operation means; the state never knows how it is stored.
+//!
+//! Group commit: appending only writes into sled's in-memory pages and wakes the committer
+//! task; the committer flushes (one fsync) and then publishes the highest sequence number the
+//! flush covered. Every write appended while a flush runs is covered by the next one, so under
+//! load one fsync acknowledges a whole batch.
+
+pub mod op;
+
+use crate::config::Durability;
+use crate::error::Fault;
+pub use op::Op;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// The on-disk format version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A position in the log. Sequence numbers start at 1 and rise by one per operation.
+pub type Seq = u64;
+
+pub struct Store {
+    db: sled::Db,
+    log: sled::Tree,
+    meta: sled::Tree,
+    tokens: sled::Tree,
+    durability: Durability,
+    /// The last sequence number appended (visible in memory, maybe not yet on disk).
+    appended: AtomicU64,
+    /// The last sequence number known to be on disk.
+    durable: watch::Sender<Seq>,
+    /// Wakes the committer when something waits for a flush.
+    flush_wanted: Notify,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`, refusing one it cannot read.
+    pub fn open(dir: &Path, durability: Durability) -> Result<Store, Fault> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Fault(format!("cannot create data folder {}: {e}", dir.display())))?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            // Flushing is ours: the committer flushes on demand (sync) or on a timer (relaxed).
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| Fault(format!("cannot open data folder {}: {e}", dir.display())))?;
+        let meta = db.open_tree("meta")?;
+        match meta.get("schema")? {
+            None if db.tree_names().len() > 2 || !db.is_empty() => {
+                return Err(Fault(format!(
+                    "data folder {} holds data but no schema version: not a Starling database",
+                    dir.display()
+                )));
+            }
+            None => {
+                meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(v) => {
+                let version = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| Fault("the schema version in meta is corrupt".into()))?;
+                if version > SCHEMA_VERSION {
+                    return Err(Fault(format!(
+                        "data folder {} was written by a newer Starling (schema {version}, this \
+                         build reads up to {SCHEMA_VERSION})",
+                        dir.display()
+                    )));
+                }
+            }
+        }
+        let log = db.open_tree("log")?;
+        let tokens = db.open_tree("tokens")?;
+        let last = match log.last()? {
+            Some((key, _)) => seq_of(&key)?,
+            None => 0,
+        };
+        Ok(Store {
+            db,
+            log,
+            meta,
+            tokens,
+            durability,
+            appended: AtomicU64::new(last),
+            durable: watch::channel(last).0,
+            flush_wanted: Notify::new(),
+        })
+    }
+
+    /// Every logged operation in order, for start-up. A record that does not decode stops
+    /// start-up: silently skipping it would serve a state that never existed.
+    pub fn replay(&self, mut apply: impl FnMut(Seq, Op)) -> Result<u64, Fault> {
+        let mut count = 0;
+        for entry in self.log.iter() {
+            let (key, value) = entry?;
+            let seq = seq_of(&key)?;
+            let op = Op::decode(&value)
+                .map_err(|e| Fault(format!("log record {seq} is corrupt: {e}")))?;
+            apply(seq, op);
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Appends one operation and returns its sequence number. The caller holds the write
+    /// lock, so sequence order is the order operations are applied in.
+    pub fn append(&self, op: &Op) -> Result<Seq, Fault> {
+        let seq = self.appended.load(Ordering::Acquire) + 1;
+        self.log.insert(seq.to_be_bytes(), op.encode())?;
+        self.appended.store(seq, Ordering::Release);
+        if self.durability == Durability::Sync {
+            self.flush_wanted.notify_one();
+        }
+        Ok(seq)
+    }
+
+    /// The last sequence number appended: anything a reader sees now is covered by it.
+    pub fn appended(&self) -> Seq {
+        self.appended.load(Ordering::Acquire)
+    }
+
+    /// Whether replies must wait for the flush that covers what they show.
+    pub fn acks_wait_for_flush(&self) -> bool {
+        self.durability == Durability::Sync
+    }
+
+    /// A receiver of the durable sequence number, for sessions that hold replies until it
+    /// covers them. It errors when the committer has stopped (storage failed).
+    pub fn durable(&self) -> watch::Receiver<Seq> {
+        self.durable.subscribe()
+    }
+
+    /// Waits until `seq` is on disk (at once in relaxed mode).
+    pub async fn wait_durable(&self, seq: Seq) -> Result<(), Fault> {
+        if !self.acks_wait_for_flush() {
+            return Ok(());
+        }
+        let mut rx = self.durable.subscribe();
+        self.flush_wanted.notify_one();
+        rx.wait_for(|d| *d >= seq)
+            .await
+            .map(|_| ())
+            .map_err(|_| Fault("the log committer stopped".into()))
+    }
+
+    /// Flushes everything written so far, outside the log's batching (refresh tokens).
+    pub async fn sync(&self) -> Result<(), Fault> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// The group-commit loop. Runs until `stop` resolves, then flushes one last time.
+    pub async fn run_committer(&self, flush_interval: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            let stopping = match self.durability {
+                Durability::Sync => tokio::select! {
+                    _ = self.flush_wanted.notified() => false,
+                    _ = stop.changed() => true,
+                },
+                Durability::Relaxed => tokio::select! {
+                    _ = tokio::time::sleep(flush_interval) => false,
+                    _ = stop.changed() => true,
+                },
+            };
+            let target = self.appended();
+            if target > *self.durable.borrow() || stopping {
+                if let Err(e) = self.db.flush_async().await {
+                    // Nothing more can be acknowledged. Dropping out of the loop leaves the
+                    // durable watch behind, and waiting sessions close with an error.
+                    tracing::error!(error = %e, "log flush failed; no further write can be acknowledged");
+                    return;
+                }
+                self.durable.send_replace(target);
+            }
+            if stopping || *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, Fault> {
+        Ok(self.meta.get(key)?.map(|v| v.to_vec()))
+    }
+
+    pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), Fault> {
+        self.meta.insert(key, value)?;
+        Ok(())
+    }
+
+    /// The refresh-token tree (hashes only; see `auth::refresh`).
+    pub fn tokens(&self) -> &sled::Tree {
+        &self.tokens
+    }
+}
+
+fn seq_of(key: &[u8]) -> Result<Seq, Fault> {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| Fault("a log key is corrupt".into()))
+}
+
+impl Store {
+    /// Flushes everything from a blocking context (start-up).
+    pub fn flush_blocking(&self) -> Result<(), Fault> {
+        self.db.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,37 @@
+//! Operations: every change to the state, as it is written to the log and replayed.
+//!
+//! An operation is recorded only after it was checked against the state it applies to, so
+//! applying a logged operation never fails, and replaying the log in order rebuilds exactly
+//! the state that was live. Ids and timestamps are decided before logging and carried in the
+//! operation, so replay is deterministic.
+
+use serde::{Deserialize, Serialize};
+
+/// One state change. Encoded with MessagePack named fields, so fields can be added later
+/// (with `#[serde(default)]`) without breaking old logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    CreateUser {
+        id: u64,
+        username: String,
+        email: String,
+        password_hash: String,
+        created_at: u64,
+    },
+    UpdateProfile {
+        user_id: u64,
+        bio: Option<String>,
+        display_name: Option<String>,
+    },
+}
+
+impl Op {
+    pub fn encode(&self) -> Vec<u8> {
+        rmp_serde::to_vec_named(self).expect("operations always encode")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Op, rmp_serde::decode::Error> {
+        rmp_serde::from_slice(bytes)
+    }
+}
