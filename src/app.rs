@@ -59,10 +59,16 @@ impl App {
     /// state and returns the operation to make (or the client's error); the operation is
     /// appended to the log and only then applied, so whatever observes it is covered by its
     /// sequence number. The caller acknowledges once that number is durable.
-    pub fn commit(&self, check: impl FnOnce(&State) -> Result<Op, ApiError>) -> Result<Seq, ApiError> {
+    pub fn commit(
+        &self,
+        check: impl FnOnce(&State) -> Result<Op, ApiError>,
+    ) -> Result<Seq, ApiError> {
         // A panic while holding the lock can only come from a bug in `apply`; the lock
         // guards no data of its own, so carrying on is no worse than the panic itself.
-        let _guard = self.write_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let op = check(&self.state)?;
         let seq = self.store.append(&op)?;
         self.state.apply(&op);

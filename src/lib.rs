@@ -70,7 +70,10 @@ pub async fn run(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     // Every connection task holds a sender; `recv` returns `None` once all are gone.
-    if tokio::time::timeout(DRAIN_TIMEOUT, alive_rx.recv()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, alive_rx.recv())
+        .await
+        .is_err()
+    {
         tracing::warn!("some sockets did not close in time");
     }
     let _ = committer.await;

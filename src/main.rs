@@ -5,7 +5,11 @@ use starling::Config;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "starling", version, about = "A real-time Twitter-like backend over WebSockets")]
+#[command(
+    name = "starling",
+    version,
+    about = "A real-time Twitter-like backend over WebSockets"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -99,7 +99,10 @@ async fn route(
             Err(e) => error(e),
         },
         (&Method::POST, "/api/refresh") => match read_json::<req::RefreshToken>(req).await {
-            Ok(body) => reply(StatusCode::OK, accounts::refresh(&app, &body.refresh_token).await),
+            Ok(body) => reply(
+                StatusCode::OK,
+                accounts::refresh(&app, &body.refresh_token).await,
+            ),
             Err(e) => error(e),
         },
         (&Method::POST, "/api/logout") => match read_json::<req::RefreshToken>(req).await {
@@ -110,9 +113,12 @@ async fn route(
             Err(e) => error(e),
         },
         (&Method::POST, "/api/guest") => json(StatusCode::OK, &accounts::guest(&app)),
-        (_, "/health" | "/ws" | "/api/signup" | "/api/login" | "/api/refresh" | "/api/logout" | "/api/guest") => {
-            error(ApiError::bad_request("method not allowed")).map_status(StatusCode::METHOD_NOT_ALLOWED)
-        }
+        (
+            _,
+            "/health" | "/ws" | "/api/signup" | "/api/login" | "/api/refresh" | "/api/logout"
+            | "/api/guest",
+        ) => error(ApiError::bad_request("method not allowed"))
+            .map_status(StatusCode::METHOD_NOT_ALLOWED),
         _ => error(ApiError::not_found(format!("no route for {path}"))),
     };
     tracing::trace!(%peer, %path, status = response.status().as_u16(), "http");
@@ -139,7 +145,12 @@ async fn read_json<T: DeserializeOwned>(req: Request<Incoming>) -> Result<T, Api
         )
     };
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
-        if len.to_str().ok().and_then(|l| l.parse::<usize>().ok()).is_some_and(|l| l > API_BODY_BYTES) {
+        if len
+            .to_str()
+            .ok()
+            .and_then(|l| l.parse::<usize>().ok())
+            .is_some_and(|l| l > API_BODY_BYTES)
+        {
             return Err(too_large());
         }
     }
@@ -154,7 +165,8 @@ async fn read_json<T: DeserializeOwned>(req: Request<Incoming>) -> Result<T, Api
             }
         })?
         .to_bytes();
-    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// Answers the WebSocket upgrade and hands the socket to a session.
@@ -170,8 +182,14 @@ fn upgrade(app: Arc<App>, mut req: Request<Incoming>, alive: mpsc::Sender<()>) -
         return error(ApiError::bad_request("GET /ws expects a WebSocket upgrade"))
             .map_status(StatusCode::UPGRADE_REQUIRED);
     }
-    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
-        return error(ApiError::bad_request("only WebSocket version 13 is supported"));
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        return error(ApiError::bad_request(
+            "only WebSocket version 13 is supported",
+        ));
     }
     let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
         return error(ApiError::bad_request("Sec-WebSocket-Key is missing"));

@@ -16,8 +16,7 @@ use futures::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use starling_protocol::{
-    close, decode_request, encode, reply, Codec, ErrorCode, ErrorFrame, Reply, Request,
-    ServerFrame,
+    close, decode_request, encode, reply, Codec, ErrorCode, ErrorFrame, Reply, Request, ServerFrame,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -220,7 +219,10 @@ impl Session {
                     now: crate::auth::now_ms(),
                 };
                 // Nothing from the state: no need to wait for the log.
-                return self.reply(codec, 0, result_frame(id, Reply::Pong(pong))).await.err();
+                return self
+                    .reply(codec, 0, result_frame(id, Reply::Pong(pong)))
+                    .await
+                    .err();
             }
             request => {
                 let viewer = Viewer {
@@ -327,7 +329,10 @@ impl Session {
     }
 
     fn expiry_instant(&self) -> tokio::time::Instant {
-        let left = self.identity.expires_at.saturating_sub(crate::auth::now_ms());
+        let left = self
+            .identity
+            .expires_at
+            .saturating_sub(crate::auth::now_ms());
         tokio::time::Instant::now() + Duration::from_millis(left)
     }
 }

@@ -29,7 +29,9 @@ impl Codec {
 
     /// The codec a subprotocol name selects, if it is one of ours.
     pub fn from_subprotocol(name: &str) -> Option<Codec> {
-        Codec::ALL.into_iter().find(|c| c.subprotocol() == name.trim())
+        Codec::ALL
+            .into_iter()
+            .find(|c| c.subprotocol() == name.trim())
     }
 
     /// A stable index (0 for JSON, 1 for MessagePack) for per-codec arrays.
@@ -95,10 +97,7 @@ pub fn decode_request(codec: Codec, bytes: &[u8]) -> Result<ClientFrame, BadFram
             id: Option<u64>,
         }
         let id = decode::<IdOnly>(codec, bytes).ok().and_then(|f| f.id);
-        BadFrame {
-            id,
-            message: e.0,
-        }
+        BadFrame { id, message: e.0 }
     })
 }
 

@@ -243,6 +243,8 @@ pub(crate) mod binary {
 
 /// One server frame. `D` is the reply data: [`Reply`] when the server encodes, and any type
 /// the client expects (or `serde_json::Value`) when a client decodes.
+// Frames live briefly and move once into the encoder; boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<D = Reply> {
@@ -308,6 +310,8 @@ pub struct Counts {
 }
 
 /// The data of every success reply. Untagged: the client knows what it asked for.
+// Replies live briefly and move once into the encoder; boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Reply {

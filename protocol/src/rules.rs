@@ -59,8 +59,7 @@ pub fn username_key(name: &str) -> String {
 /// dot-separated labels of letters, digits and hyphens with at least one dot.
 pub fn email(address: &str) -> Result<(), Violation> {
     let bad = || violation(ErrorCode::InvalidEmail, "that is not a valid email address");
-    if address.len() > EMAIL_MAX || address.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    if address.len() > EMAIL_MAX || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
     let (local, domain) = address.rsplit_once('@').ok_or_else(bad)?;
@@ -224,7 +223,9 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@example.org", "x@sub.dömain.de"] {
             assert!(email(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a@b..co", "a b@c.de", "a@-b.co", "a@b.co "] {
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@.co", "a@b..co", "a b@c.de", "a@-b.co", "a@b.co ",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }

@@ -72,7 +72,12 @@ impl Keys {
         self.issue(None, None, Some("read".to_owned()))
     }
 
-    fn issue(&self, sub: Option<String>, name: Option<String>, scope: Option<String>) -> (String, u64) {
+    fn issue(
+        &self,
+        sub: Option<String>,
+        name: Option<String>,
+        scope: Option<String>,
+    ) -> (String, u64) {
         let iat = super::now_ms() / 1000;
         let claims = Claims {
             sub,

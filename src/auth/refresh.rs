@@ -52,7 +52,8 @@ pub fn issue(tree: &sled::Tree, user_id: u64, ttl_ms: u64) -> Result<String, Fau
 }
 
 fn issue_in(tree: &sled::Tree, user_id: u64, family: u64, ttl_ms: u64) -> Result<String, Fault> {
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(super::random_bytes::<32>());
+    let token =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(super::random_bytes::<32>());
     let record = Record {
         user_id,
         family,
@@ -64,7 +65,11 @@ fn issue_in(tree: &sled::Tree, user_id: u64, family: u64, ttl_ms: u64) -> Result
 }
 
 /// Spends `token` and returns the user and the next token of its family.
-pub fn rotate(tree: &sled::Tree, token: &str, ttl_ms: u64) -> Result<Result<(u64, String), RefreshError>, Fault> {
+pub fn rotate(
+    tree: &sled::Tree,
+    token: &str,
+    ttl_ms: u64,
+) -> Result<Result<(u64, String), RefreshError>, Fault> {
     let key = token_key(token);
     let Some(current) = tree.get(&key)? else {
         return Ok(Err(RefreshError::Invalid));

@@ -59,7 +59,10 @@ pub async fn login(app: &App, body: req::Login) -> Result<TokenPair, ApiError> {
     let user = app.state.users.find_login(body.login.trim());
     let matched = app
         .hasher
-        .verify(body.password, user.as_ref().map(|u| u.password_hash.clone()))
+        .verify(
+            body.password,
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
         .await?;
     match user {
         Some(user) if matched => token_pair(app, user.id).await,
@@ -104,7 +107,9 @@ pub fn guest(app: &App) -> GuestToken {
 /// Checks an access token; the user it names must exist.
 pub fn authenticate(app: &App, token: &str) -> Result<Identity, ApiError> {
     let identity = app.keys.verify(token).map_err(|e| match e {
-        TokenError::Expired => ApiError::new(ErrorCode::TokenExpired, "the access token has expired"),
+        TokenError::Expired => {
+            ApiError::new(ErrorCode::TokenExpired, "the access token has expired")
+        }
         TokenError::Invalid => ApiError::unauthenticated("the access token is invalid"),
     })?;
     if let Some(id) = identity.user_id {

@@ -41,7 +41,7 @@ pub fn is_write(request: &Request) -> bool {
 
 /// Answers one request of an authenticated socket. `auth`, `signup` and `login` change who
 /// the socket is, so the session handles them before this.
-pub async fn handle(app: &App, viewer: Viewer, request: Request) -> Result<Reply, ApiError> {
+pub async fn handle(_app: &App, viewer: Viewer, request: Request) -> Result<Reply, ApiError> {
     if is_write(&request) {
         viewer.user()?;
     }

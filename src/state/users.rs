@@ -35,7 +35,8 @@ impl Users {
 
     pub fn insert(&self, user: User) {
         self.last_id.fetch_max(user.id, Ordering::AcqRel);
-        self.by_name.insert(rules::username_key(&user.username), user.id);
+        self.by_name
+            .insert(rules::username_key(&user.username), user.id);
         self.by_email.insert(rules::email_key(&user.email), user.id);
         self.by_id.insert(user.id, user);
     }
@@ -60,7 +61,9 @@ impl Users {
     }
 
     pub fn id_by_name(&self, username: &str) -> Option<u64> {
-        self.by_name.get(&rules::username_key(username)).map(|id| *id)
+        self.by_name
+            .get(&rules::username_key(username))
+            .map(|id| *id)
     }
 
     /// The user a login names, by username or by email.
