@@ -4,7 +4,8 @@
 use crate::auth::{self, Hasher, Keys};
 use crate::config::Config;
 use crate::error::{ApiError, Fault};
-use crate::state::State;
+use crate::ratelimit::RateLimiter;
+use crate::state::{Effect, State};
 use crate::store::{Op, Seq, Store};
 use base64::Engine as _;
 use starling_protocol::{limits, Limits};
@@ -12,12 +13,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use tokio::sync::watch;
 
+/// What a commit did: its place in the log and what it changed.
+#[derive(Debug)]
+pub struct Committed {
+    pub seq: Seq,
+    pub effects: Vec<Effect>,
+}
+
 pub struct App {
     pub config: Config,
     pub state: State,
     pub store: Store,
     pub keys: Keys,
     pub hasher: Hasher,
+    pub limiter: RateLimiter,
     /// Flips to `true` when the server shuts down; sessions close with 1001.
     pub shutdown: watch::Receiver<bool>,
     /// Serialises check → append → apply, so log order is apply order (see `commit`).
@@ -31,7 +40,9 @@ impl App {
     pub fn open(config: Config, shutdown: watch::Receiver<bool>) -> Result<App, Fault> {
         let store = Store::open(&config.data, config.durability)?;
         let state = State::default();
-        let replayed = store.replay(|_, op| state.apply(&op))?;
+        let replayed = store.replay(|_, op| {
+            state.apply(&op);
+        })?;
         tracing::info!(replayed, users = state.users.count(), "state loaded");
         let secret = match &config.jwt_secret {
             Some(secret) if !secret.is_empty() => secret.as_bytes().to_vec(),
@@ -44,6 +55,7 @@ impl App {
             config.hash_concurrency,
         )?;
         Ok(App {
+            limiter: RateLimiter::new(&config),
             config,
             state,
             store,
@@ -59,20 +71,28 @@ impl App {
     /// state and returns the operation to make (or the client's error); the operation is
     /// appended to the log and only then applied, so whatever observes it is covered by its
     /// sequence number. The caller acknowledges once that number is durable.
+    ///
+    /// `check` may also find there is nothing to do (an idempotent request repeated) and
+    /// return `None`: nothing is logged then.
     pub fn commit(
         &self,
-        check: impl FnOnce(&State) -> Result<Op, ApiError>,
-    ) -> Result<Seq, ApiError> {
+        check: impl FnOnce(&State) -> Result<Option<Op>, ApiError>,
+    ) -> Result<Committed, ApiError> {
         // A panic while holding the lock can only come from a bug in `apply`; the lock
         // guards no data of its own, so carrying on is no worse than the panic itself.
         let _guard = self
             .write_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let op = check(&self.state)?;
+        let Some(op) = check(&self.state)? else {
+            return Ok(Committed {
+                seq: self.store.appended(),
+                effects: Vec::new(),
+            });
+        };
         let seq = self.store.append(&op)?;
-        self.state.apply(&op);
-        Ok(seq)
+        let effects = self.state.apply(&op);
+        Ok(Committed { seq, effects })
     }
 
     /// The limits advertised in the `auth` reply.

@@ -80,6 +80,64 @@ pub struct Config {
     /// Bytes one socket's outbound queue may hold before the socket is closed with 4013.
     #[arg(long, env = "STARLING_OUTBOX_BYTES", default_value_t = 1024 * 1024)]
     pub outbox_bytes: usize,
+
+    /// Rate of posts (post, delete, update_profile) per user, as BURST:PER_MINUTE.
+    #[arg(long, env = "STARLING_RATE_POST", default_value = "30:30")]
+    pub rate_post: Rate,
+
+    /// Rate of likes and retweets (and their undoing) per user.
+    #[arg(long, env = "STARLING_RATE_ENGAGE", default_value = "60:120")]
+    pub rate_engage: Rate,
+
+    /// Rate of follows and unfollows per user.
+    #[arg(long, env = "STARLING_RATE_FOLLOW", default_value = "30:30")]
+    pub rate_follow: Rate,
+
+    /// Rate of reads and searches per user.
+    #[arg(long, env = "STARLING_RATE_READ", default_value = "120:600")]
+    pub rate_read: Rate,
+
+    /// Rate of subscribes and unsubscribes per user.
+    #[arg(long, env = "STARLING_RATE_SUBSCRIBE", default_value = "60:300")]
+    pub rate_subscribe: Rate,
+
+    /// Rate of uploads per user.
+    #[arg(long, env = "STARLING_RATE_UPLOAD", default_value = "10:10")]
+    pub rate_upload: Rate,
+
+    /// Rate of signups and logins per client address.
+    #[arg(long, env = "STARLING_RATE_AUTH", default_value = "10:10")]
+    pub rate_auth: Rate,
+
+    /// Requests refused for rate within a minute after which a socket is closed with 4029.
+    #[arg(long, env = "STARLING_MAX_REFUSALS", default_value_t = 100)]
+    pub max_refusals_per_minute: u32,
+}
+
+/// A token-bucket rate: up to `burst` at once, refilling at `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub burst: u32,
+    pub per_minute: u32,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Rate, String> {
+        let (burst, per_minute) = s
+            .split_once(':')
+            .ok_or_else(|| format!("expected BURST:PER_MINUTE, got {s:?}"))?;
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<u32>()
+                .map_err(|e| format!("{v:?} in {s:?}: {e}"))
+        };
+        Ok(Rate {
+            burst: parse(burst)?.max(1),
+            per_minute: parse(per_minute)?,
+        })
+    }
 }
 
 impl Config {

@@ -19,6 +19,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod media;
+pub mod ratelimit;
 pub mod server;
 pub mod session;
 pub mod state;

@@ -89,12 +89,12 @@ async fn route(
     let path = req.uri().path().to_owned();
     let response = match (req.method(), path.as_str()) {
         (&Method::GET, "/health") => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
-        (&Method::GET, "/ws") => upgrade(app, req, alive),
-        (&Method::POST, "/api/signup") => match read_json::<req::Signup>(req).await {
+        (&Method::GET, "/ws") => upgrade(app, req, peer, alive),
+        (&Method::POST, "/api/signup") => match limited(&app, peer, req).await {
             Ok(body) => reply(StatusCode::CREATED, accounts::signup(&app, body).await),
             Err(e) => error(e),
         },
-        (&Method::POST, "/api/login") => match read_json::<req::Login>(req).await {
+        (&Method::POST, "/api/login") => match limited(&app, peer, req).await {
             Ok(body) => reply(StatusCode::OK, accounts::login(&app, body).await),
             Err(e) => error(e),
         },
@@ -136,6 +136,16 @@ impl MapStatus for Response<Body> {
     }
 }
 
+/// Spends a signup/login token of the client's address, then reads the body.
+async fn limited<T: DeserializeOwned>(
+    app: &App,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<T, ApiError> {
+    app.limiter.check_address(peer.ip())?;
+    read_json(req).await
+}
+
 /// Reads a JSON body of at most [`API_BODY_BYTES`].
 async fn read_json<T: DeserializeOwned>(req: Request<Incoming>) -> Result<T, ApiError> {
     let too_large = || {
@@ -170,7 +180,12 @@ async fn read_json<T: DeserializeOwned>(req: Request<Incoming>) -> Result<T, Api
 }
 
 /// Answers the WebSocket upgrade and hands the socket to a session.
-fn upgrade(app: Arc<App>, mut req: Request<Incoming>, alive: mpsc::Sender<()>) -> Response<Body> {
+fn upgrade(
+    app: Arc<App>,
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    alive: mpsc::Sender<()>,
+) -> Response<Body> {
     let headers = req.headers();
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
@@ -212,7 +227,7 @@ fn upgrade(app: Arc<App>, mut req: Request<Incoming>, alive: mpsc::Sender<()>) -
                     Some(ws_config(&app)),
                 )
                 .await;
-                session::run(app, ws, subprotocol).await;
+                session::run(app, ws, subprotocol, peer.ip()).await;
             }
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }

@@ -19,6 +19,7 @@ use starling_protocol::{
     close, decode_request, encode, reply, Codec, ErrorCode, ErrorFrame, Reply, Request, ServerFrame,
 };
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -56,10 +57,30 @@ struct Session {
     held: VecDeque<Held>,
     durable: watch::Receiver<Seq>,
     last_heard: Instant,
+    peer: IpAddr,
+    refusals: Refusals,
+}
+
+/// Requests refused for rate in the current minute.
+struct Refusals {
+    window_start: Instant,
+    count: u32,
+}
+
+impl Refusals {
+    /// Counts one refusal; true when the socket has had too many this minute.
+    fn refuse(&mut self, max_per_minute: u32) -> bool {
+        if self.window_start.elapsed() >= Duration::from_secs(60) {
+            self.window_start = Instant::now();
+            self.count = 0;
+        }
+        self.count += 1;
+        self.count >= max_per_minute
+    }
 }
 
 /// Runs a freshly upgraded socket to its end.
-pub async fn run(app: Arc<App>, ws: Socket, subprotocol: Option<Codec>) {
+pub async fn run(app: Arc<App>, ws: Socket, subprotocol: Option<Codec>, peer: IpAddr) {
     let conn_id = app.next_conn_id();
     let durable = app.store.durable();
     let mut session = Session {
@@ -74,6 +95,11 @@ pub async fn run(app: Arc<App>, ws: Socket, subprotocol: Option<Codec>) {
         held: VecDeque::new(),
         durable,
         last_heard: Instant::now(),
+        peer,
+        refusals: Refusals {
+            window_start: Instant::now(),
+            count: 0,
+        },
     };
     let end = session.drive().await;
     if let End::Close(code, reason) = end {
@@ -227,16 +253,44 @@ impl Session {
             request => {
                 let viewer = Viewer {
                     user_id: self.identity.user_id,
+                    conn_id: self.conn_id,
                 };
-                handlers::handle(&self.app, viewer, request).await
+                handlers::handle(&self.app, viewer, request).map(|outcome| outcome.reply)
             }
         };
         let seq = self.reply_seq();
+        let refused_for_rate = matches!(&result, Err(e) if e.code == ErrorCode::RateLimited);
         let frame = match result {
             Ok(data) => result_frame(id, data),
             Err(error) => error_frame(id, error),
         };
-        self.reply(codec, seq, frame).await.err()
+        if let Err(end) = self.reply(codec, seq, frame).await {
+            return Some(end);
+        }
+        if refused_for_rate
+            && self
+                .refusals
+                .refuse(self.app.config.max_refusals_per_minute)
+        {
+            // Let the refusals already queued reach the client before the close.
+            let _ = self.release_all().await;
+            return Some(End::Close(
+                close::RATE_LIMITED,
+                "too many requests refused for rate",
+            ));
+        }
+        None
+    }
+
+    /// Sends every held reply once the log covers it (before a deliberate close).
+    async fn release_all(&mut self) -> Result<(), End> {
+        while let Some(last) = self.held.back().map(|h| h.seq) {
+            if self.durable.wait_for(|d| *d >= last).await.is_err() {
+                return Err(End::Gone);
+            }
+            self.release().await?;
+        }
+        Ok(())
     }
 
     /// `auth`, `signup` or `login`: sets (or renews) who this socket is. A socket may renew
@@ -249,10 +303,12 @@ impl Session {
                 if current.is_some() {
                     return Err(ApiError::forbidden("this socket is already signed in"));
                 }
+                self.app.limiter.check_address(self.peer)?;
                 let pair = accounts::signup(&self.app, body).await?;
                 (self.identity_of(&pair), Some(pair))
             }
             Request::Login(body) => {
+                self.app.limiter.check_address(self.peer)?;
                 let pair = accounts::login(&self.app, body).await?;
                 (self.identity_of(&pair), Some(pair))
             }
@@ -268,7 +324,6 @@ impl Session {
             Some(id) => Some(
                 self.app
                     .state
-                    .users
                     .profile(id)
                     .ok_or_else(|| ApiError::unauthenticated("the account no longer exists"))?,
             ),

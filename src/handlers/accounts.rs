@@ -26,13 +26,13 @@ pub async fn signup(app: &App, body: req::Signup) -> Result<TokenPair, ApiError>
     app.commit(|state| {
         check_unique(app, &body.username, &body.email)?;
         user_id = state.users.next_id();
-        Ok(Op::CreateUser {
+        Ok(Some(Op::CreateUser {
             id: user_id,
             username: body.username.clone(),
             email: body.email.clone(),
             password_hash,
             created_at: now_ms(),
-        })
+        }))
     })?;
     token_pair(app, user_id).await
 }
@@ -130,7 +130,6 @@ async fn token_pair(app: &App, user_id: u64) -> Result<TokenPair, ApiError> {
 fn pair_with(app: &App, user_id: u64, refresh_token: String) -> Result<TokenPair, ApiError> {
     let user = app
         .state
-        .users
         .profile(user_id)
         .ok_or_else(|| ApiError::unauthenticated("the account no longer exists"))?;
     let (access_token, expires_at) = app.keys.issue_user(user_id, &user.username);

@@ -3,15 +3,22 @@
 //! routes both call into here.
 
 pub mod accounts;
+pub mod engagement;
+pub mod feeds;
+pub mod profiles;
+pub mod tweets;
+pub mod views;
 
-use crate::app::App;
+use crate::app::{App, Committed};
 use crate::error::ApiError;
-use starling_protocol::{reply, Reply, Request};
+use crate::ratelimit::{Class, Subject};
+use starling_protocol::{limits, Reply, Request};
 
-/// Who is asking: a signed-in user, or a read-only guest.
+/// Who is asking: a signed-in user, or a read-only guest, on which connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Viewer {
     pub user_id: Option<u64>,
+    pub conn_id: u64,
 }
 
 impl Viewer {
@@ -19,6 +26,38 @@ impl Viewer {
     pub fn user(&self) -> Result<u64, ApiError> {
         self.user_id
             .ok_or_else(|| ApiError::forbidden("guests may only read; sign in to do this"))
+    }
+
+    /// Whose rate-limit buckets this viewer spends.
+    pub fn subject(&self) -> Subject {
+        match self.user_id {
+            Some(id) => Subject::User(id),
+            None => Subject::Guest(self.conn_id),
+        }
+    }
+}
+
+/// A handled request: the reply, and the commit it made if it changed anything.
+pub struct Outcome {
+    pub reply: Reply,
+    pub committed: Option<Committed>,
+}
+
+impl From<Reply> for Outcome {
+    fn from(reply: Reply) -> Outcome {
+        Outcome {
+            reply,
+            committed: None,
+        }
+    }
+}
+
+impl From<(Reply, Committed)> for Outcome {
+    fn from((reply, committed): (Reply, Committed)) -> Outcome {
+        Outcome {
+            reply,
+            committed: Some(committed),
+        }
     }
 }
 
@@ -39,22 +78,81 @@ pub fn is_write(request: &Request) -> bool {
     )
 }
 
+/// The rate-limit class a request spends from, if any.
+pub fn class_of(request: &Request) -> Option<Class> {
+    Some(match request {
+        Request::Post(_) | Request::Delete(_) | Request::UpdateProfile(_) => Class::Post,
+        Request::Like(_) | Request::Unlike(_) | Request::Retweet(_) | Request::Unretweet(_) => {
+            Class::Engage
+        }
+        Request::Follow(_) | Request::Unfollow(_) => Class::Follow,
+        Request::Profile(_)
+        | Request::Timeline(_)
+        | Request::Tweet(_)
+        | Request::Followers(_)
+        | Request::Following(_)
+        | Request::Search(_)
+        | Request::Trending(_)
+        | Request::Notifications(_) => Class::Read,
+        Request::Subscribe(_) | Request::Unsubscribe(_) => Class::Subscribe,
+        Request::Upload(_) => Class::Upload,
+        Request::Auth(_) | Request::Signup(_) | Request::Login(_) | Request::Ping(_) => {
+            return None
+        }
+    })
+}
+
+/// A page size: `limit` if given (1 to 100), else 20.
+pub fn page_limit(limit: Option<u64>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(limits::PAGE_DEFAULT),
+        Some(n) if (1..=limits::PAGE_MAX as u64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(ApiError::bad_request(format!(
+            "limit {n} is out of range: 1 to {}",
+            limits::PAGE_MAX
+        ))),
+    }
+}
+
 /// Answers one request of an authenticated socket. `auth`, `signup` and `login` change who
-/// the socket is, so the session handles them before this.
-pub async fn handle(_app: &App, viewer: Viewer, request: Request) -> Result<Reply, ApiError> {
+/// the socket is, and `subscribe` touches the socket's subscriptions, so the session
+/// handles those itself.
+pub fn handle(app: &App, viewer: Viewer, request: Request) -> Result<Outcome, ApiError> {
     if is_write(&request) {
         viewer.user()?;
     }
-    match request {
-        Request::Ping(_) => Ok(Reply::Pong(reply::Pong {
-            now: crate::auth::now_ms(),
-        })),
-        Request::Auth(_) | Request::Signup(_) | Request::Login(_) => Err(ApiError::bad_request(
-            "auth, signup and login are handled by the session",
-        )),
-        other => Err(ApiError::bad_request(format!(
-            "`{}` is not available on this server yet",
-            other.kind()
-        ))),
+    if let Some(class) = class_of(&request) {
+        app.limiter.check(viewer.subject(), class)?;
     }
+    let outcome = match request {
+        Request::Post(p) => tweets::post(app, viewer, p)?.into(),
+        Request::Delete(d) => tweets::delete(app, viewer, d.tweet_id)?.into(),
+        Request::Tweet(t) => tweets::thread(app, viewer, t.tweet_id)?.into(),
+        Request::Like(l) => engagement::like(app, viewer, l.tweet_id, true)?.into(),
+        Request::Unlike(l) => engagement::like(app, viewer, l.tweet_id, false)?.into(),
+        Request::Retweet(r) => engagement::retweet(app, viewer, r.tweet_id, true)?.into(),
+        Request::Unretweet(r) => engagement::retweet(app, viewer, r.tweet_id, false)?.into(),
+        Request::Follow(f) => profiles::follow(app, viewer, &f.username, true)?.into(),
+        Request::Unfollow(f) => profiles::follow(app, viewer, &f.username, false)?.into(),
+        Request::Profile(p) => profiles::profile(app, viewer, &p.username)?.into(),
+        Request::UpdateProfile(u) => profiles::update(app, viewer, u)?.into(),
+        Request::Followers(p) => profiles::people(app, p, true)?.into(),
+        Request::Following(p) => profiles::people(app, p, false)?.into(),
+        Request::Timeline(t) => feeds::timeline(app, viewer, t)?.into(),
+        Request::Search(s) => feeds::search(app, viewer, s)?.into(),
+        Request::Trending(t) => feeds::trending(app, t)?.into(),
+        Request::Notifications(p) => feeds::notifications(app, viewer, p)?.into(),
+        other @ (Request::Subscribe(_) | Request::Unsubscribe(_) | Request::Upload(_)) => {
+            return Err(ApiError::bad_request(format!(
+                "`{}` is not available on this server yet",
+                other.kind()
+            )))
+        }
+        Request::Auth(_) | Request::Signup(_) | Request::Login(_) | Request::Ping(_) => {
+            return Err(ApiError::bad_request(
+                "auth, signup, login and ping are handled by the session",
+            ))
+        }
+    };
+    Ok(outcome)
 }

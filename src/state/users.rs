@@ -16,6 +16,8 @@ pub struct User {
     pub display_name: String,
     pub bio: String,
     pub joined_at: u64,
+    /// Tweets, replies and quotes written (retweets not counted).
+    pub tweets: u64,
 }
 
 #[derive(Default)]
@@ -49,6 +51,13 @@ impl Users {
             if let Some(name) = display_name {
                 user.display_name = name.to_owned();
             }
+        }
+    }
+
+    /// Changes a user's tweet count by `delta`.
+    pub fn add_tweets(&self, id: u64, delta: i64) {
+        if let Some(mut user) = self.by_id.get_mut(&id) {
+            user.tweets = user.tweets.saturating_add_signed(delta);
         }
     }
 
@@ -88,7 +97,9 @@ impl Users {
         self.by_id.len()
     }
 
-    pub fn profile(&self, id: u64) -> Option<Profile> {
+    /// A profile without the follow counts, which live in the graph (see
+    /// `State::profile`).
+    pub fn profile_base(&self, id: u64) -> Option<Profile> {
         self.by_id.get(&id).map(|u| Profile {
             id: u.id,
             username: u.username.clone(),
@@ -96,7 +107,7 @@ impl Users {
             bio: u.bio.clone(),
             followers: 0,
             following: 0,
-            tweets: 0,
+            tweets: u.tweets,
             joined_at: u.joined_at,
         })
     }

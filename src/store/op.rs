@@ -24,6 +24,51 @@ pub enum Op {
         bio: Option<String>,
         display_name: Option<String>,
     },
+    /// A tweet, reply or quote. Hashtags are normalised and mentions resolved to user ids
+    /// before logging.
+    CreateTweet {
+        id: u64,
+        author: u64,
+        text: String,
+        created_at: u64,
+        hashtags: Vec<String>,
+        mentions: Vec<u64>,
+        media: Vec<u64>,
+        reply_to: Option<u64>,
+        quote_of: Option<u64>,
+        client_key: Option<String>,
+    },
+    /// A retweet is a tweet of its own (`id`) pointing at the original.
+    Retweet {
+        id: u64,
+        user: u64,
+        tweet_id: u64,
+        created_at: u64,
+    },
+    /// Deletes a tweet, reply, quote or retweet; retweets of it go with it.
+    DeleteTweet {
+        id: u64,
+    },
+    Like {
+        user: u64,
+        tweet_id: u64,
+        like_id: u64,
+        at: u64,
+    },
+    Unlike {
+        user: u64,
+        tweet_id: u64,
+    },
+    Follow {
+        follower: u64,
+        followee: u64,
+        follow_id: u64,
+        at: u64,
+    },
+    Unfollow {
+        follower: u64,
+        followee: u64,
+    },
 }
 
 impl Op {

@@ -5,5 +5,7 @@ mod support;
 
 mod accounts_http;
 mod persistence;
+mod rate_limits;
+mod social;
 mod ws_auth;
 mod ws_frames;

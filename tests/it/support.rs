@@ -380,3 +380,69 @@ impl Client {
             .expect("send");
     }
 }
+
+impl Client {
+    /// Sends a request that must succeed.
+    pub async fn ok<T: DeserializeOwned>(&mut self, request: Request) -> T {
+        let kind = request.kind();
+        match self.request(request).await {
+            Ok(v) => v,
+            Err(f) => panic!("{kind} failed: {f:?}"),
+        }
+    }
+
+    /// Sends a request that must fail, and returns its error code.
+    pub async fn err(&mut self, request: Request) -> starling_protocol::ErrorCode {
+        let kind = request.kind();
+        match self.request::<Value>(request).await {
+            Ok(v) => panic!("{kind} unexpectedly succeeded: {v}"),
+            Err(Failure::Error(e)) => e.code,
+            Err(f) => panic!("{kind}: {f:?}"),
+        }
+    }
+
+    pub async fn post(&mut self, text: &str) -> starling_protocol::Tweet {
+        self.post_with(req::Post {
+            text: text.to_owned(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    pub async fn post_with(&mut self, post: req::Post) -> starling_protocol::Tweet {
+        self.ok::<starling_protocol::reply::TweetData>(Request::Post(post))
+            .await
+            .tweet
+    }
+
+    pub async fn follow(&mut self, username: &str) -> starling_protocol::reply::Follow {
+        self.ok(Request::Follow(req::Username {
+            username: username.to_owned(),
+        }))
+        .await
+    }
+
+    pub async fn feed(
+        &mut self,
+        feed: &str,
+        before: Option<u64>,
+        limit: Option<u64>,
+    ) -> starling_protocol::reply::Tweets {
+        self.ok(Request::Timeline(req::Timeline {
+            feed: feed.to_owned(),
+            before,
+            limit,
+        }))
+        .await
+    }
+
+    /// The ids of a feed's first page.
+    pub async fn feed_ids(&mut self, feed: &str) -> Vec<u64> {
+        self.feed(feed, None, Some(100))
+            .await
+            .items
+            .iter()
+            .map(|t| t.id)
+            .collect()
+    }
+}
