@@ -4,8 +4,9 @@
 use crate::auth::{self, Hasher, Keys};
 use crate::config::Config;
 use crate::error::{ApiError, Fault};
+use crate::hub::{Hub, ReplayWindow};
 use crate::ratelimit::RateLimiter;
-use crate::state::{Effect, State};
+use crate::state::State;
 use crate::store::{Op, Seq, Store};
 use base64::Engine as _;
 use starling_protocol::{limits, Limits};
@@ -13,11 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use tokio::sync::watch;
 
-/// What a commit did: its place in the log and what it changed.
-#[derive(Debug)]
+/// What a commit did: its place in the log (what a reply showing it must wait for).
+#[derive(Debug, Clone, Copy)]
 pub struct Committed {
     pub seq: Seq,
-    pub effects: Vec<Effect>,
 }
 
 pub struct App {
@@ -27,6 +27,7 @@ pub struct App {
     pub keys: Keys,
     pub hasher: Hasher,
     pub limiter: RateLimiter,
+    pub hub: Hub,
     /// Flips to `true` when the server shuts down; sessions close with 1001.
     pub shutdown: watch::Receiver<bool>,
     /// Serialises check → append → apply, so log order is apply order (see `commit`).
@@ -54,7 +55,12 @@ impl App {
             config.argon2_iterations,
             config.hash_concurrency,
         )?;
+        let window = ReplayWindow {
+            events: config.replay_events,
+            age: std::time::Duration::from_secs(config.replay_secs),
+        };
         Ok(App {
+            hub: Hub::new(window, store.appended()),
             limiter: RateLimiter::new(&config),
             config,
             state,
@@ -87,12 +93,13 @@ impl App {
         let Some(op) = check(&self.state)? else {
             return Ok(Committed {
                 seq: self.store.appended(),
-                effects: Vec::new(),
             });
         };
         let seq = self.store.append(&op)?;
         let effects = self.state.apply(&op);
-        Ok(Committed { seq, effects })
+        // Still under the lock: the hub's queue is in log order.
+        self.hub.enqueue(seq, effects);
+        Ok(Committed { seq })
     }
 
     /// The limits advertised in the `auth` reply.

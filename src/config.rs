@@ -81,6 +81,14 @@ pub struct Config {
     #[arg(long, env = "STARLING_OUTBOX_BYTES", default_value_t = 1024 * 1024)]
     pub outbox_bytes: usize,
 
+    /// Events each live stream keeps for `subscribe` with `since`.
+    #[arg(long, env = "STARLING_REPLAY_EVENTS", default_value_t = 1000)]
+    pub replay_events: usize,
+
+    /// Seconds each stream's events stay replayable (and an unsubscribed stream is kept).
+    #[arg(long, env = "STARLING_REPLAY_SECS", default_value_t = 300)]
+    pub replay_secs: u64,
+
     /// Rate of posts (post, delete, update_profile) per user, as BURST:PER_MINUTE.
     #[arg(long, env = "STARLING_RATE_POST", default_value = "30:30")]
     pub rate_post: Rate,

@@ -19,7 +19,9 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod hub;
 pub mod media;
+pub mod outbox;
 pub mod ratelimit;
 pub mod server;
 pub mod session;
@@ -61,6 +63,12 @@ pub async fn run(
         let stop_rx = stop_rx.clone();
         tokio::spawn(async move { app.store.run_committer(flush_interval, stop_rx).await })
     };
+    let publisher = {
+        let app = app.clone();
+        let stop_rx = stop_rx.clone();
+        tokio::spawn(async move { app.hub.run_publisher(&app, stop_rx).await })
+    };
+    let maintenance = tokio::spawn(maintain(app.clone(), stop_rx.clone()));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving");
     }
@@ -79,9 +87,26 @@ pub async fn run(
         tracing::warn!("some sockets did not close in time");
     }
     let _ = committer.await;
+    let _ = publisher.await;
+    let _ = maintenance.await;
     app.store.flush_blocking()?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Housekeeping every few seconds: idle streams, refilled rate buckets, expired
+/// `client_key`s.
+async fn maintain(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        app.hub.sweep();
+        app.limiter.prune();
+        app.state.tweets.prune_client_keys(auth::now_ms());
+    }
 }
 
 /// Raises the soft open-file limit to the hard one: each socket is a file descriptor.

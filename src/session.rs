@@ -11,14 +11,18 @@ use crate::app::App;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::handlers::{self, accounts, Viewer};
+use crate::hub::{self, StreamKey};
+use crate::outbox::Outbox;
+use crate::ratelimit::Class;
 use crate::store::Seq;
 use futures::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use starling_protocol::{
-    close, decode_request, encode, reply, Codec, ErrorCode, ErrorFrame, Reply, Request, ServerFrame,
+    close, decode_request, encode, reply, req, Codec, ErrorCode, ErrorFrame, Reply, Request,
+    ServerFrame,
 };
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +63,9 @@ struct Session {
     last_heard: Instant,
     peer: IpAddr,
     refusals: Refusals,
+    /// Pushed events, once the socket is authenticated.
+    outbox: Option<Arc<Outbox>>,
+    subscriptions: HashSet<StreamKey>,
 }
 
 /// Requests refused for rate in the current minute.
@@ -100,8 +107,13 @@ pub async fn run(app: Arc<App>, ws: Socket, subprotocol: Option<Codec>, peer: Ip
             window_start: Instant::now(),
             count: 0,
         },
+        outbox: None,
+        subscriptions: HashSet::new(),
     };
     let end = session.drive().await;
+    for key in session.subscriptions.drain() {
+        session.app.hub.unsubscribe(&key, conn_id);
+    }
     if let End::Close(code, reason) = end {
         tracing::debug!(conn_id, user_id = ?session.identity.user_id, code, reason, "closing socket");
         let frame = CloseFrame {
@@ -117,6 +129,12 @@ impl Session {
         if let Some(end) = self.authenticate_first().await {
             return end;
         }
+        let outbox = Arc::new(Outbox::new(
+            self.conn_id,
+            self.push_codec.unwrap_or(Codec::Json),
+            self.app.config.outbox_bytes,
+        ));
+        self.outbox = Some(outbox.clone());
         let interval = self.app.config.ping_interval();
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         let expiry = tokio::time::sleep_until(self.expiry_instant());
@@ -155,6 +173,22 @@ impl Session {
                     }
                     if self.ws.send(Message::Ping(Default::default())).await.is_err() {
                         return End::Gone;
+                    }
+                }
+                _ = outbox.ready.notified() => {
+                    if outbox.overflowed() {
+                        return End::Close(close::SLOW_CONSUMER, "slow consumer: outbound queue overflowed");
+                    }
+                    let frames = outbox.drain();
+                    if !frames.is_empty() {
+                        for frame in frames {
+                            if self.ws.feed(frame).await.is_err() {
+                                return End::Gone;
+                            }
+                        }
+                        if self.ws.flush().await.is_err() {
+                            return End::Gone;
+                        }
                     }
                 }
                 _ = &mut expiry => return End::Close(close::TOKEN_EXPIRED, "token expired"),
@@ -240,6 +274,10 @@ impl Session {
             request @ (Request::Auth(_) | Request::Signup(_) | Request::Login(_)) => {
                 self.sign_in(request).await
             }
+            Request::Subscribe(s) => {
+                return self.subscribe(codec, id, s).await;
+            }
+            Request::Unsubscribe(u) => self.unsubscribe(&u.stream),
             Request::Ping(_) => {
                 let pong = reply::Pong {
                     now: crate::auth::now_ms(),
@@ -251,11 +289,7 @@ impl Session {
                     .err();
             }
             request => {
-                let viewer = Viewer {
-                    user_id: self.identity.user_id,
-                    conn_id: self.conn_id,
-                };
-                handlers::handle(&self.app, viewer, request).map(|outcome| outcome.reply)
+                handlers::handle(&self.app, self.viewer(), request).map(|outcome| outcome.reply)
             }
         };
         let seq = self.reply_seq();
@@ -280,6 +314,79 @@ impl Session {
             ));
         }
         None
+    }
+
+    /// `subscribe`: registers with the hub (which first queues what was missed after
+    /// `since`) and answers before any event of the stream goes out.
+    async fn subscribe(&mut self, codec: Codec, id: Option<u64>, s: req::Subscribe) -> Option<End> {
+        let result = self.prepare_subscribe(&s.stream);
+        let (key, name) = match result {
+            Ok(resolved) => resolved,
+            Err(error) => {
+                let refused = error.code == ErrorCode::RateLimited;
+                let end = self.reply(codec, 0, error_frame(id, error)).await.err();
+                if end.is_none()
+                    && refused
+                    && self
+                        .refusals
+                        .refuse(self.app.config.max_refusals_per_minute)
+                {
+                    return Some(End::Close(
+                        close::RATE_LIMITED,
+                        "too many requests refused for rate",
+                    ));
+                }
+                return end;
+            }
+        };
+        // Replies held for durability go first, so this reply precedes the stream's events.
+        if let Err(end) = self.release_all().await {
+            return Some(end);
+        }
+        let outbox = self
+            .outbox
+            .clone()
+            .expect("the outbox exists once authenticated");
+        let sub = self.app.hub.subscribe(key.clone(), &name, &outbox, s.since);
+        self.subscriptions.insert(key);
+        let data = Reply::Subscribed(reply::Subscribed {
+            stream: sub.stream,
+            cursor: sub.cursor,
+            recovered: sub.recovered,
+        });
+        self.reply(codec, 0, result_frame(id, data)).await.err()
+    }
+
+    fn prepare_subscribe(&mut self, stream: &str) -> Result<(StreamKey, String), ApiError> {
+        let viewer = self.viewer();
+        self.app.limiter.check(viewer.subject(), Class::Subscribe)?;
+        let (key, name) = hub::resolve(&self.app, viewer.user_id, stream)?;
+        if !self.subscriptions.contains(&key)
+            && self.subscriptions.len() >= self.app.config.max_subscriptions
+        {
+            return Err(ApiError::bad_request(format!(
+                "a socket may hold at most {} subscriptions",
+                self.app.config.max_subscriptions
+            )));
+        }
+        Ok((key, name))
+    }
+
+    fn unsubscribe(&mut self, stream: &str) -> Result<Reply, ApiError> {
+        let viewer = self.viewer();
+        self.app.limiter.check(viewer.subject(), Class::Subscribe)?;
+        let (key, name) = hub::resolve(&self.app, viewer.user_id, stream)?;
+        if self.subscriptions.remove(&key) {
+            self.app.hub.unsubscribe(&key, self.conn_id);
+        }
+        Ok(Reply::Stream(reply::Stream { stream: name }))
+    }
+
+    fn viewer(&self) -> Viewer {
+        Viewer {
+            user_id: self.identity.user_id,
+            conn_id: self.conn_id,
+        }
     }
 
     /// Sends every held reply once the log covers it (before a deliberate close).

@@ -6,7 +6,6 @@ use super::{page_limit, views, Viewer};
 use crate::app::App;
 use crate::auth::now_ms;
 use crate::error::ApiError;
-use crate::state::ids::TopIds;
 use starling_protocol::{limits, reply, req, rules, Reply, TrendingTag};
 
 /// A feed or stream, with names resolved to ids.
@@ -64,15 +63,7 @@ pub fn timeline(app: &App, viewer: Viewer, t: req::Timeline) -> Result<Reply, Ap
     // One more than asked, to know whether there is a next page.
     let want = limit + 1;
     let (ids, cursors): (Vec<u64>, Option<Vec<u64>>) = match &feed {
-        Feed::Home => {
-            let me = viewer.user()?;
-            let mut top = TopIds::new(want);
-            app.state.tweets.offer_author(me, t.before, &mut top);
-            for followee in app.state.graph.followees(me) {
-                app.state.tweets.offer_author(followee, t.before, &mut top);
-            }
-            (top.into_desc(), None)
-        }
+        Feed::Home => (app.state.home_page(viewer.user()?, t.before, want), None),
         Feed::User(id) => (app.state.tweets.author_page(*id, t.before, want), None),
         Feed::Hashtag(tag) => (
             app.state

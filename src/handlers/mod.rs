@@ -124,35 +124,39 @@ pub fn handle(app: &App, viewer: Viewer, request: Request) -> Result<Outcome, Ap
     if let Some(class) = class_of(&request) {
         app.limiter.check(viewer.subject(), class)?;
     }
-    let outcome = match request {
-        Request::Post(p) => tweets::post(app, viewer, p)?.into(),
-        Request::Delete(d) => tweets::delete(app, viewer, d.tweet_id)?.into(),
-        Request::Tweet(t) => tweets::thread(app, viewer, t.tweet_id)?.into(),
-        Request::Like(l) => engagement::like(app, viewer, l.tweet_id, true)?.into(),
-        Request::Unlike(l) => engagement::like(app, viewer, l.tweet_id, false)?.into(),
-        Request::Retweet(r) => engagement::retweet(app, viewer, r.tweet_id, true)?.into(),
-        Request::Unretweet(r) => engagement::retweet(app, viewer, r.tweet_id, false)?.into(),
-        Request::Follow(f) => profiles::follow(app, viewer, &f.username, true)?.into(),
-        Request::Unfollow(f) => profiles::follow(app, viewer, &f.username, false)?.into(),
-        Request::Profile(p) => profiles::profile(app, viewer, &p.username)?.into(),
-        Request::UpdateProfile(u) => profiles::update(app, viewer, u)?.into(),
-        Request::Followers(p) => profiles::people(app, p, true)?.into(),
-        Request::Following(p) => profiles::people(app, p, false)?.into(),
-        Request::Timeline(t) => feeds::timeline(app, viewer, t)?.into(),
-        Request::Search(s) => feeds::search(app, viewer, s)?.into(),
-        Request::Trending(t) => feeds::trending(app, t)?.into(),
-        Request::Notifications(p) => feeds::notifications(app, viewer, p)?.into(),
-        other @ (Request::Subscribe(_) | Request::Unsubscribe(_) | Request::Upload(_)) => {
-            return Err(ApiError::bad_request(format!(
-                "`{}` is not available on this server yet",
-                other.kind()
-            )))
-        }
-        Request::Auth(_) | Request::Signup(_) | Request::Login(_) | Request::Ping(_) => {
-            return Err(ApiError::bad_request(
-                "auth, signup, login and ping are handled by the session",
-            ))
-        }
-    };
+    let outcome =
+        match request {
+            Request::Post(p) => tweets::post(app, viewer, p)?.into(),
+            Request::Delete(d) => tweets::delete(app, viewer, d.tweet_id)?.into(),
+            Request::Tweet(t) => tweets::thread(app, viewer, t.tweet_id)?.into(),
+            Request::Like(l) => engagement::like(app, viewer, l.tweet_id, true)?.into(),
+            Request::Unlike(l) => engagement::like(app, viewer, l.tweet_id, false)?.into(),
+            Request::Retweet(r) => engagement::retweet(app, viewer, r.tweet_id, true)?.into(),
+            Request::Unretweet(r) => engagement::retweet(app, viewer, r.tweet_id, false)?.into(),
+            Request::Follow(f) => profiles::follow(app, viewer, &f.username, true)?.into(),
+            Request::Unfollow(f) => profiles::follow(app, viewer, &f.username, false)?.into(),
+            Request::Profile(p) => profiles::profile(app, viewer, &p.username)?.into(),
+            Request::UpdateProfile(u) => profiles::update(app, viewer, u)?.into(),
+            Request::Followers(p) => profiles::people(app, p, true)?.into(),
+            Request::Following(p) => profiles::people(app, p, false)?.into(),
+            Request::Timeline(t) => feeds::timeline(app, viewer, t)?.into(),
+            Request::Search(s) => feeds::search(app, viewer, s)?.into(),
+            Request::Trending(t) => feeds::trending(app, t)?.into(),
+            Request::Notifications(p) => feeds::notifications(app, viewer, p)?.into(),
+            other @ Request::Upload(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "`{}` is not available on this server yet",
+                    other.kind()
+                )))
+            }
+            Request::Auth(_)
+            | Request::Signup(_)
+            | Request::Login(_)
+            | Request::Ping(_)
+            | Request::Subscribe(_)
+            | Request::Unsubscribe(_) => return Err(ApiError::bad_request(
+                "auth, signup, login, ping, subscribe and unsubscribe are handled by the session",
+            )),
+        };
     Ok(outcome)
 }

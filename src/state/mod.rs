@@ -265,3 +265,20 @@ impl State {
         Some(profile)
     }
 }
+
+impl State {
+    /// The home timeline: the user's own tweets and the tweets and retweets of everyone
+    /// they follow, newest first, below `before`.
+    ///
+    /// Merged on read rather than fanned out on write: a page costs one binary search per
+    /// followee plus the items it yields (see BENCHMARKS.md), and no per-user timeline
+    /// copies are kept, so a post to a million followers costs the same as any other.
+    pub fn home_page(&self, user: u64, before: Option<u64>, limit: usize) -> Vec<u64> {
+        let mut top = ids::TopIds::new(limit);
+        self.tweets.offer_author(user, before, &mut top);
+        for followee in self.graph.followees(user) {
+            self.tweets.offer_author(followee, before, &mut top);
+        }
+        top.into_desc()
+    }
+}
