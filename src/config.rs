@@ -81,6 +81,12 @@ pub struct Config {
     #[arg(long, env = "STARLING_OUTBOX_BYTES", default_value_t = 1024 * 1024)]
     pub outbox_bytes: usize,
 
+    /// Kernel send buffer per socket, in bytes (0: the system's autotuned default). Bounded,
+    /// it caps the kernel memory a reader that stops reading can pin, and lets its outbox
+    /// overflow (4013) soon instead of after megabytes.
+    #[arg(long, env = "STARLING_SOCKET_SEND_BUFFER", default_value_t = 256 * 1024)]
+    pub socket_send_buffer: usize,
+
     /// Events each live stream keeps for `subscribe` with `since`.
     #[arg(long, env = "STARLING_REPLAY_EVENTS", default_value_t = 1000)]
     pub replay_events: usize,

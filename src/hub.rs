@@ -32,6 +32,10 @@ use tokio_tungstenite::tungstenite::Message;
 /// operation's cursors.
 const EFFECTS_PER_OP: u64 = 1024;
 
+/// Operations published between yields to the scheduler. Also the span over which a
+/// tweet's count changes coalesce into one `counts` event.
+const PUBLISH_BATCH: usize = 64;
+
 /// A stream, with usernames resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StreamKey {
@@ -130,7 +134,11 @@ impl Hub {
             } else {
                 Seq::MAX
             };
-            self.publish_ready(app, limit);
+            // A bounded batch at a time, yielding between them, so sessions drain their
+            // outboxes while a large group commit is being published.
+            while self.publish_ready(app, limit) {
+                tokio::task::yield_now().await;
+            }
             tokio::select! {
                 changed = durable.changed(), if waits => {
                     if changed.is_err() {
@@ -141,25 +149,26 @@ impl Hub {
                 _ = stop.changed() => {
                     // What is durable now still goes out before sockets close.
                     let limit = if waits { *durable.borrow() } else { Seq::MAX };
-                    self.publish_ready(app, limit);
+                    while self.publish_ready(app, limit) {}
                     return;
                 }
             }
         }
     }
 
-    fn publish_ready(&self, app: &App, limit: Seq) {
-        loop {
-            let batch: Vec<Pending> = {
-                let mut pending = lock(&self.pending);
-                let ready = pending.iter().take_while(|p| p.seq <= limit).count();
-                if ready == 0 {
-                    return;
-                }
-                pending.drain(..ready).collect()
-            };
-            self.publish_batch(app, batch);
-        }
+    /// Publishes up to [`PUBLISH_BATCH`] ready operations; true when more are ready.
+    fn publish_ready(&self, app: &App, limit: Seq) -> bool {
+        let (batch, more) = {
+            let mut pending = lock(&self.pending);
+            let ready = pending.iter().take_while(|p| p.seq <= limit).count();
+            if ready == 0 {
+                return false;
+            }
+            let take = ready.min(PUBLISH_BATCH);
+            (pending.drain(..take).collect::<Vec<_>>(), ready > take)
+        };
+        self.publish_batch(app, batch);
+        more
     }
 
     /// Publishes a batch in order. Counts changes of one tweet within the batch are

@@ -21,6 +21,8 @@ pub struct Outbox {
     overflowed: AtomicBool,
     /// Wakes the session when something was pushed or the outbox overflowed.
     pub ready: Notify,
+    /// Wakes a session blocked writing to its peer when the outbox overflows.
+    overflow: Notify,
 }
 
 #[derive(Default)]
@@ -38,6 +40,7 @@ impl Outbox {
             queue: Mutex::new(Queue::default()),
             overflowed: AtomicBool::new(false),
             ready: Notify::new(),
+            overflow: Notify::new(),
         }
     }
 
@@ -58,6 +61,7 @@ impl Outbox {
             drop(queue);
             self.overflowed.store(true, Ordering::Relaxed);
             self.ready.notify_one();
+            self.overflow.notify_one();
             return false;
         }
         queue.bytes += len;
@@ -76,5 +80,12 @@ impl Outbox {
 
     pub fn overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once the outbox has overflowed.
+    pub async fn overflowed_signal(&self) {
+        while !self.overflowed() {
+            self.overflow.notified().await;
+        }
     }
 }

@@ -42,6 +42,7 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
+                    set_send_buffer(&stream, app.config.socket_send_buffer);
                     tokio::spawn(connection(app.clone(), stream, peer, alive.clone()));
                 }
                 Err(e) => {
@@ -52,6 +53,26 @@ pub async fn serve(
             },
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// Bounds the kernel's send buffer of a socket (0 leaves the system default).
+fn set_send_buffer(stream: &TcpStream, bytes: usize) {
+    use std::os::fd::AsRawFd;
+    if bytes == 0 {
+        return;
+    }
+    let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live c_int, on a socket
+    // this stream owns.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 

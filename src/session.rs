@@ -34,8 +34,9 @@ use tokio_tungstenite::WebSocketStream;
 
 pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
-/// How long the server waits for its close frame to be written to a dead or slow peer.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the server waits for its close frame to be written to a dead or slow peer: long
+/// enough for a slow reader that catches up to learn why it was closed (4013).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a session ends.
 enum End {
@@ -181,13 +182,22 @@ impl Session {
                     }
                     let frames = outbox.drain();
                     if !frames.is_empty() {
-                        for frame in frames {
-                            if self.ws.feed(frame).await.is_err() {
-                                return End::Gone;
+                        // A peer that does not read blocks this write; the publisher keeps
+                        // filling the outbox meanwhile, and its overflow ends the wait.
+                        let ws = &mut self.ws;
+                        let write = async move {
+                            for frame in frames {
+                                ws.feed(frame).await?;
                             }
-                        }
-                        if self.ws.flush().await.is_err() {
-                            return End::Gone;
+                            ws.flush().await
+                        };
+                        tokio::select! {
+                            written = write => if written.is_err() {
+                                return End::Gone;
+                            },
+                            _ = outbox.overflowed_signal() => {
+                                return End::Close(close::SLOW_CONSUMER, "slow consumer: outbound queue overflowed");
+                            }
                         }
                     }
                 }

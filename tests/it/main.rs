@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts_http;
+mod fanout;
 mod persistence;
 mod rate_limits;
 mod social;

@@ -446,3 +446,77 @@ impl Client {
             .collect()
     }
 }
+
+impl Client {
+    /// Subscribes to a stream.
+    pub async fn subscribe(
+        &mut self,
+        stream: &str,
+        since: Option<u64>,
+    ) -> starling_protocol::reply::Subscribed {
+        self.ok(Request::Subscribe(req::Subscribe {
+            stream: stream.to_owned(),
+            since,
+        }))
+        .await
+    }
+
+    /// The next pushed event (buffered ones first).
+    pub async fn next_event(&mut self) -> EventFrame {
+        if let Some(e) = self.events.pop_front() {
+            return e;
+        }
+        match self.next_frame().await {
+            Some((_, ServerFrame::Event(e))) => e,
+            Some((_, other)) => panic!("expected an event, got {other:?}"),
+            None => panic!(
+                "socket closed ({:?}) while waiting for an event",
+                self.closed
+            ),
+        }
+    }
+
+    /// Events until (and including) the first for which `last` holds.
+    pub async fn events_until(&mut self, last: impl Fn(&EventFrame) -> bool) -> Vec<EventFrame> {
+        let mut out = Vec::new();
+        loop {
+            let e = self.next_event().await;
+            let done = last(&e);
+            out.push(e);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+/// The tweet id of a `tweet` event, if it is one.
+pub fn tweet_id(e: &EventFrame) -> Option<u64> {
+    match &e.event {
+        starling_protocol::Event::Tweet(t) => Some(t.id),
+        _ => None,
+    }
+}
+
+impl Client {
+    /// A client whose socket has a tiny receive buffer, so the server's writes back up fast.
+    pub async fn connect_small(addr: SocketAddr, codec: Codec) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("rcvbuf");
+        let stream = socket.connect(addr).await.expect("connect");
+        let request = format!("ws://{addr}/ws")
+            .into_client_request()
+            .expect("request");
+        let (ws, _) = tokio_tungstenite::client_async(request, stream)
+            .await
+            .expect("handshake");
+        Client {
+            ws,
+            codec,
+            next_id: 1,
+            events: VecDeque::new(),
+            closed: None,
+            subprotocol: None,
+        }
+    }
+}
