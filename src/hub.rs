@@ -156,6 +156,12 @@ impl Hub {
         }
     }
 
+    /// Publishes every queued operation with a sequence number up to `limit`, at once
+    /// (benches and tools; the server's publisher task yields between batches).
+    pub fn publish_pending(&self, app: &App, limit: Seq) {
+        while self.publish_ready(app, limit) {}
+    }
+
     /// Publishes up to [`PUBLISH_BATCH`] ready operations; true when more are ready.
     fn publish_ready(&self, app: &App, limit: Seq) -> bool {
         let (batch, more) = {

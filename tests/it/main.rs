@@ -5,6 +5,7 @@ mod support;
 
 mod accounts_http;
 mod fanout;
+mod liveness;
 mod persistence;
 mod rate_limits;
 mod social;
