@@ -2,7 +2,9 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::handlers::accounts;
+use crate::handlers::{accounts, Viewer};
+use crate::media;
+use crate::ratelimit::Class;
 use crate::session;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -13,7 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use starling_protocol::{limits, req, Codec, ErrorCode, HttpError, HttpErrorBody};
+use starling_protocol::{limits, reply, req, Codec, ErrorCode, HttpError, HttpErrorBody};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -134,6 +136,8 @@ async fn route(
             Err(e) => error(e),
         },
         (&Method::POST, "/api/guest") => json(StatusCode::OK, &accounts::guest(&app)),
+        (&Method::POST, "/api/media") => upload(&app, req).await,
+        (&Method::GET | &Method::HEAD, p) if p.starts_with("/media/") => media(&app, &req),
         (
             _,
             "/health" | "/ws" | "/api/signup" | "/api/login" | "/api/refresh" | "/api/logout"
@@ -155,6 +159,98 @@ impl MapStatus for Response<Body> {
         *self.status_mut() = status;
         self
     }
+}
+
+/// `POST /api/media`: the image as the body, a bearer token in `Authorization`.
+async fn upload(app: &App, req: Request<Incoming>) -> Response<Body> {
+    let result = async {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthenticated("an Authorization: Bearer token is required")
+            })?;
+        let identity = accounts::authenticate(app, token.trim())?;
+        let viewer = Viewer {
+            user_id: identity.user_id,
+            conn_id: 0,
+        };
+        let user = viewer.user()?;
+        app.limiter.check(viewer.subject(), Class::Upload)?;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|len| len > limits::MEDIA_BYTES) {
+            // Refused before reading a byte of it.
+            return Err(media::too_large());
+        }
+        let body = Limited::new(req.into_body(), limits::MEDIA_BYTES)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    media::too_large()
+                } else {
+                    ApiError::bad_request("the body could not be read")
+                }
+            })?
+            .to_bytes();
+        let (media, committed) = media::upload(app, user, &body)?;
+        app.store.wait_durable(committed.seq).await?;
+        Ok(reply::MediaData { media })
+    }
+    .await;
+    reply(StatusCode::CREATED, result)
+}
+
+/// `GET /media/<id>` (and `HEAD`): immutable bytes, cached for a year, with a strong ETag.
+fn media(app: &App, req: &Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path();
+    let Some(id) = path
+        .strip_prefix("/media/")
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        return error(ApiError::not_found(format!("no media at {path}")));
+    };
+    let (rec, bytes) = match media::fetch(app, id) {
+        Ok(Some(found)) => found,
+        Ok(None) => return error(ApiError::not_found(format!("media {id} does not exist"))),
+        Err(e) => return error(e),
+    };
+    let etag = format!("\"{}\"", rec.hash);
+    let matches = req
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == etag || t.trim() == "*");
+    let mut response = if matches {
+        empty(StatusCode::NOT_MODIFIED)
+    } else if req.method() == Method::HEAD {
+        empty(StatusCode::OK)
+    } else {
+        Response::new(Body::new(Bytes::copy_from_slice(&bytes)))
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if !matches {
+        if let Ok(v) = HeaderValue::from_str(&rec.content_type) {
+            h.insert(header::CONTENT_TYPE, v);
+        }
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    }
+    response
 }
 
 /// Spends a signup/login token of the client's address, then reads the body.
@@ -283,8 +379,9 @@ fn ws_config(app: &App) -> WebSocketConfig {
         .write_buffer_size(8 * 1024)
         // Past the outbox bound (plus one maximal frame) the peer is not reading.
         .max_write_buffer_size(app.config.outbox_bytes + limits::FRAME_BYTES)
-        .max_message_size(Some(limits::FRAME_BYTES))
-        .max_frame_size(Some(limits::FRAME_BYTES))
+        // Uploads may be this large; the session closes any other frame above FRAME_BYTES.
+        .max_message_size(Some(limits::UPLOAD_FRAME_BYTES))
+        .max_frame_size(Some(limits::UPLOAD_FRAME_BYTES))
 }
 
 fn reply<T: Serialize>(status: StatusCode, result: Result<T, ApiError>) -> Response<Body> {

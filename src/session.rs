@@ -19,8 +19,8 @@ use futures::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use starling_protocol::{
-    close, decode_request, encode, reply, req, Codec, ErrorCode, ErrorFrame, Reply, Request,
-    ServerFrame,
+    close, decode_request, encode, limits, reply, req, Codec, ErrorCode, ErrorFrame, Reply,
+    Request, ServerFrame,
 };
 use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
@@ -229,6 +229,9 @@ impl Session {
                 _ => continue,
             };
             self.push_codec.get_or_insert(codec);
+            if bytes.len() > limits::FRAME_BYTES {
+                return Some(End::Close(close::TOO_BIG, "frame too big"));
+            }
             let (id, result) = match decode_request(codec, bytes) {
                 Err(bad) => (bad.id, Err(ApiError::bad_request(bad.message))),
                 Ok(frame) => match frame.request {
@@ -273,6 +276,16 @@ impl Session {
             _ => return None,
         };
         let frame = match decode_request(codec, bytes) {
+            // Only uploads may be larger than the frame limit.
+            Ok(frame)
+                if bytes.len() > limits::FRAME_BYTES
+                    && !matches!(frame.request, Request::Upload(_)) =>
+            {
+                return Some(End::Close(close::TOO_BIG, "frame too big"));
+            }
+            Err(_) if bytes.len() > limits::FRAME_BYTES => {
+                return Some(End::Close(close::TOO_BIG, "frame too big"));
+            }
             Ok(frame) => frame,
             Err(bad) => {
                 let error = ApiError::bad_request(bad.message);

@@ -9,6 +9,9 @@ pub const TEXT_GRAPHEMES: usize = 250;
 pub const FRAME_BYTES: usize = 64 * 1024;
 /// The largest image a client may upload.
 pub const MEDIA_BYTES: usize = 5 * 1024 * 1024;
+/// The largest WebSocket message a client may send when it is an `upload`: a
+/// [`MEDIA_BYTES`] image in base64 plus room for the rest of the frame.
+pub const UPLOAD_FRAME_BYTES: usize = MEDIA_BYTES / 3 * 4 + 64 * 1024;
 /// Images attached to one tweet.
 pub const MEDIA_PER_TWEET: usize = 4;
 /// Username length bounds (characters of `[A-Za-z0-9_]`).

@@ -12,7 +12,7 @@ pub mod views;
 use crate::app::{App, Committed};
 use crate::error::ApiError;
 use crate::ratelimit::{Class, Subject};
-use starling_protocol::{limits, Reply, Request};
+use starling_protocol::{limits, reply, Reply, Request};
 
 /// Who is asking: a signed-in user, or a read-only guest, on which connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,11 +143,9 @@ pub fn handle(app: &App, viewer: Viewer, request: Request) -> Result<Outcome, Ap
             Request::Search(s) => feeds::search(app, viewer, s)?.into(),
             Request::Trending(t) => feeds::trending(app, t)?.into(),
             Request::Notifications(p) => feeds::notifications(app, viewer, p)?.into(),
-            other @ Request::Upload(_) => {
-                return Err(ApiError::bad_request(format!(
-                    "`{}` is not available on this server yet",
-                    other.kind()
-                )))
+            Request::Upload(u) => {
+                let (media, committed) = crate::media::upload(app, viewer.user()?, &u.data)?;
+                (Reply::Media(reply::MediaData { media }), committed).into()
             }
             Request::Auth(_)
             | Request::Signup(_)

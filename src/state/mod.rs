@@ -11,6 +11,7 @@
 pub mod graph;
 pub mod ids;
 pub mod likes;
+pub mod media;
 pub mod notifications;
 pub mod trending;
 pub mod tweets;
@@ -19,6 +20,7 @@ pub mod users;
 use crate::store::Op;
 pub use graph::Graph;
 pub use likes::Likes;
+pub use media::{MediaIndex, MediaRec};
 pub use notifications::{NotificationRec, Notifications};
 use starling_protocol::NotificationKind;
 pub use trending::Trending;
@@ -33,6 +35,7 @@ pub struct State {
     pub graph: Graph,
     pub notifications: Notifications,
     pub trending: Trending,
+    pub media: MediaIndex,
 }
 
 /// What an applied operation changed that someone may be watching (for live events).
@@ -225,6 +228,24 @@ impl State {
             Op::Unfollow { follower, followee } => {
                 self.graph.remove(*follower, *followee);
             }
+            Op::CreateMedia {
+                id,
+                owner,
+                hash,
+                content_type,
+                bytes,
+                width,
+                height,
+                created_at: _,
+            } => self.media.insert(MediaRec {
+                id: *id,
+                owner: *owner,
+                hash: hash.clone(),
+                content_type: content_type.clone(),
+                bytes: *bytes,
+                width: *width,
+                height: *height,
+            }),
         }
         effects
     }

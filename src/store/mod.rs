@@ -30,6 +30,7 @@ pub struct Store {
     log: sled::Tree,
     meta: sled::Tree,
     tokens: sled::Tree,
+    media: sled::Tree,
     durability: Durability,
     /// The last sequence number appended (visible in memory, maybe not yet on disk).
     appended: AtomicU64,
@@ -77,6 +78,7 @@ impl Store {
         }
         let log = db.open_tree("log")?;
         let tokens = db.open_tree("tokens")?;
+        let media = db.open_tree("media")?;
         let last = match log.last()? {
             Some((key, _)) => seq_of(&key)?,
             None => 0,
@@ -86,6 +88,7 @@ impl Store {
             log,
             meta,
             tokens,
+            media,
             durability,
             appended: AtomicU64::new(last),
             durable: watch::channel(last).0,
@@ -191,6 +194,19 @@ impl Store {
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), Fault> {
         self.meta.insert(key, value)?;
         Ok(())
+    }
+
+    /// Stores an image's bytes under their hash (content-addressed: the same bytes are
+    /// stored once). Durable with the next flush, like the log.
+    pub fn put_blob(&self, hash: &str, bytes: &[u8]) -> Result<(), Fault> {
+        if !self.media.contains_key(hash)? {
+            self.media.insert(hash, bytes)?;
+        }
+        Ok(())
+    }
+
+    pub fn get_blob(&self, hash: &str) -> Result<Option<sled::IVec>, Fault> {
+        Ok(self.media.get(hash)?)
     }
 
     /// The refresh-token tree (hashes only; see `auth::refresh`).

@@ -69,6 +69,17 @@ pub enum Op {
         follower: u64,
         followee: u64,
     },
+    /// An uploaded image; its bytes are in the store's media tree under `hash`.
+    CreateMedia {
+        id: u64,
+        owner: u64,
+        hash: String,
+        content_type: String,
+        bytes: u64,
+        width: u32,
+        height: u32,
+        created_at: u64,
+    },
 }
 
 impl Op {

@@ -6,6 +6,7 @@ mod support;
 mod accounts_http;
 mod fanout;
 mod liveness;
+mod media;
 mod persistence;
 mod rate_limits;
 mod social;
