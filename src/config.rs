@@ -126,6 +126,11 @@ pub struct Config {
     /// Requests refused for rate within a minute after which a socket is closed with 4029.
     #[arg(long, env = "STARLING_MAX_REFUSALS", default_value_t = 100)]
     pub max_refusals_per_minute: u32,
+
+    /// Origins whose pages may call the HTTP API (`/api/*`), comma-separated
+    /// (`https://a.example,http://localhost:3000`), or `*` for any.
+    #[arg(long, env = "STARLING_CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: crate::web::CorsOrigins,
 }
 
 /// A token-bucket rate: up to `burst` at once, refilling at `per_minute`.

@@ -27,6 +27,7 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod web;
 
 use app::App;
 pub use config::Config;

@@ -6,6 +6,7 @@ use crate::handlers::{accounts, Viewer};
 use crate::media;
 use crate::ratelimit::Class;
 use crate::session;
+use crate::web;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -110,9 +111,16 @@ async fn route(
     alive: mpsc::Sender<()>,
 ) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
+    let origin = req.headers().get(header::ORIGIN).cloned();
     let response = match (req.method(), path.as_str()) {
+        (&Method::OPTIONS, p) if web::is_api(p) => {
+            web::preflight(&app.config.cors_origins, origin.as_ref())
+        }
+        (&Method::GET | &Method::HEAD, p) if web::is_asset(p) => {
+            web::asset(req.method(), p, req.headers())
+        }
         (&Method::GET, "/health") => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
-        (&Method::GET, "/ws") => upgrade(app, req, peer, alive),
+        (&Method::GET, "/ws") => upgrade(app.clone(), req, peer, alive),
         (&Method::POST, "/api/signup") => match limited(&app, peer, req).await {
             Ok(body) => reply(StatusCode::CREATED, accounts::signup(&app, body).await),
             Err(e) => error(e),
@@ -146,6 +154,7 @@ async fn route(
             .map_status(StatusCode::METHOD_NOT_ALLOWED),
         _ => error(ApiError::not_found(format!("no route for {path}"))),
     };
+    let response = web::with_cors(&app.config.cors_origins, &path, origin.as_ref(), response);
     tracing::trace!(%peer, %path, status = response.status().as_u16(), "http");
     Ok(response)
 }
