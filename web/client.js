@@ -126,10 +126,13 @@ export class Session extends EventTarget {
     return this.data;
   }
 
-  /** A valid access token, refreshed first when it expires within 30 s. */
+  /** A valid access token, refreshed first when it expires within 30 s (within a
+   *  quarter of its lifetime, for short-lived tokens). */
   async token() {
     if (!this.signedIn) throw new StarlingError("unauthenticated", "not signed in");
-    if (this.data.expires_at - Date.now() < 30_000) return this.refresh();
+    const { expires_at, obtained_at } = this.data;
+    const lifetime = obtained_at ? expires_at - obtained_at : 120_000;
+    if (expires_at - Date.now() < Math.min(30_000, lifetime / 4)) return this.refresh();
     return this.data.access_token;
   }
 
@@ -142,7 +145,7 @@ export class Session extends EventTarget {
         const pair = await api(this.origin, "/api/refresh", {
           body: { refresh_token: this.data.refresh_token },
         });
-        this.save({ ...pair, user: pair.user || this.data.user });
+        this.save({ ...pair, user: pair.user || this.data.user, obtained_at: Date.now() });
         return this.data.access_token;
       } catch (e) {
         if (e.status === 401) this.clear();
@@ -172,7 +175,7 @@ export class Session extends EventTarget {
   }
 
   save(data) {
-    this.data = data;
+    this.data = { ...data, obtained_at: data.obtained_at || Date.now() };
     if (this.storage) this.storage.setItem(this.key, JSON.stringify(data));
     this.dispatchEvent(new CustomEvent("change", { detail: data }));
   }
@@ -195,13 +198,16 @@ export class GuestSession {
     return this.data ? this.data.expires_at : 0;
   }
   async token() {
-    if (this.data && this.data.expires_at - Date.now() > 30_000) return this.data.access_token;
+    if (this.data) {
+      const lifetime = this.data.expires_at - this.data.obtained_at;
+      if (this.data.expires_at - Date.now() > Math.min(30_000, lifetime / 4)) return this.data.access_token;
+    }
     return this.refresh();
   }
   refresh() {
     this.fetching ??= api(this.origin, "/api/guest")
       .then((data) => {
-        this.data = data;
+        this.data = { ...data, obtained_at: Date.now() };
         return data.access_token;
       })
       .finally(() => {
@@ -223,13 +229,25 @@ export class GivenToken {
     if (!this.last) throw new StarlingError("unauthenticated", "no token was given");
     return this.last;
   }
+  /** The token given now: a new one, or the same while it has more than 5 s left. */
   async refresh() {
     const next = this.read();
-    if (!next || next === this.last) {
-      throw new StarlingError("unauthenticated", "the given token cannot be renewed");
+    if (!next || (next === this.last && jwtExpiry(next) < Date.now() + 5_000)) {
+      throw new StarlingError("unauthenticated", "the given token expired and was not renewed");
     }
     this.last = next;
     return next;
+  }
+}
+
+/** A JWT's `exp` in milliseconds (0 when it cannot be read). */
+function jwtExpiry(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = JSON.parse(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "="))).exp;
+    return typeof exp === "number" ? exp * 1000 : 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -268,6 +286,7 @@ export class Connection extends EventTarget {
     this.limits = null;
     this.expiresAt = 0;
     this.ws = null;
+    this.token = null;
     this.ready = false;
     this.everReady = false;
     this.nextId = 1;
@@ -403,6 +422,7 @@ export class Connection extends EventTarget {
       const token = await this.tokens.token();
       if (ws !== this.ws) return;
       const session = await this.call(ws, { type: "auth", token });
+      this.token = token;
       this.adopt(session);
       // Resubscribe every stream, resuming after the last cursor seen (pipelined).
       const resubscribed = [...this.streams].map(async ([name, s]) => {
@@ -467,20 +487,37 @@ export class Connection extends EventTarget {
     this.timers.refresh = setTimeout(() => this.renew(), Math.max(1_000, left - lead));
   }
 
+  /** Gets a new token and sends it on the open socket (a closed one uses it when it
+   *  reconnects). Also called by a page that was handed a new token. */
   async renew() {
+    clearTimeout(this.timers.refresh);
     try {
       const token = await this.tokens.refresh();
       const ws = this.ws;
-      if (ws && this.ready) this.adopt(await this.call(ws, { type: "auth", token }));
+      if (token === this.token) {
+        // Nothing newer yet (a token handed over that was not renewed): ask again soon.
+        this.renewSoon();
+        return;
+      }
+      if (ws && this.ready) {
+        const session = await this.call(ws, { type: "auth", token });
+        this.token = token;
+        this.adopt(session);
+      }
     } catch (error) {
       if (error.code === "unauthenticated" || error.code === "invalid_credentials") {
         this.fail(error);
         return;
       }
       // Network trouble or a lost socket: try again soon; a reconnect also fetches a token.
-      clearTimeout(this.timers.refresh);
-      this.timers.refresh = setTimeout(() => this.renew(), 5_000);
+      this.renewSoon();
     }
+  }
+
+  renewSoon() {
+    clearTimeout(this.timers.refresh);
+    const left = this.expiresAt - Date.now();
+    this.timers.refresh = setTimeout(() => this.renew(), Math.max(1_000, Math.min(5_000, left / 2)));
   }
 
   async authRefused(error) {

@@ -25,6 +25,8 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = path.join(HERE, "screenshots");
 /** The whole run, server start-ups and browser included, ends within this. */
 const RUN_TIMEOUT_MS = 240_000;
+/** Access token lifetime: the clients renew a quarter of it before expiry. */
+const ACCESS_TTL_SECS = 20;
 /** Default wait for anything to show on a page. */
 const UI_TIMEOUT_MS = 10_000;
 
@@ -161,7 +163,9 @@ class Server {
     const out = fs.openSync(this.log, "a");
     const proc = spawn(
       BIN,
-      ["serve", "--listen", `127.0.0.1:${this.port}`, "--data", this.data, "--no-rate-limits", "--cors-origins", this.corsOrigins],
+      ["serve", "--listen", `127.0.0.1:${this.port}`, "--data", this.data, "--no-rate-limits", "--cors-origins", this.corsOrigins,
+        // Short-lived access tokens, so the run sees them renewed on open sockets.
+        "--access-ttl-secs", String(ACCESS_TTL_SECS)],
       {
         stdio: ["ignore", out, out],
         env: {
@@ -244,9 +248,18 @@ const png = makePng(24, 16, (x, y) => ((x >> 2) + (y >> 2)) % 2 ? [29, 155, 240]
 
 const ctx = {}; // shared between steps: browser, pages, server, ...
 const pageErrors = [];
+/** Every WebSocket each page opened: {sent, closed}, by page name. */
+const sockets = {};
 
 async function newPage(context, name) {
   const page = await context.newPage();
+  sockets[name] = [];
+  page.on("websocket", (ws) => {
+    const rec = { sent: [], closed: false };
+    sockets[name].push(rec);
+    ws.on("framesent", (f) => rec.sent.push(String(f.payload)));
+    ws.on("close", () => (rec.closed = true));
+  });
   page.setDefaultTimeout(UI_TIMEOUT_MS);
   page.on("pageerror", (e) => pageErrors.push(`${name}: ${e.message}`));
   page.on("console", (m) => {
@@ -426,6 +439,22 @@ step("the widget with a token posts as that user", async () => {
   // The widget added the tag, so the post reached everyone watching it.
   await ctx.pages.widget.locator(".starling-widget li", { hasText: "Hi from the widget" }).waitFor();
   await card(ctx.pages.bob, "Hi from the widget").waitFor();
+  // The host page hands over a renewed token: the widget sends it on its open socket.
+  await new Promise((r) => setTimeout(r, 1_100)); // a token of another second differs
+  const again = await httpRequest("POST", `${ctx.server.base}/api/login`, {
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login: bob, password }),
+  });
+  const fresh = JSON.parse(again.body).access_token;
+  assert(fresh !== ctx.hostState.token, "the new token differs");
+  await w.evaluate((t) => document.querySelector("script[data-stream]").setAttribute("data-token", t), fresh);
+  await eventually(() => {
+    const last = sockets["widget-compose"].at(-1);
+    return sockets["widget-compose"].length === 1 && !last.closed && last.sent.some((f) => f.includes(fresh));
+  }, "the widget re-authenticates with the new token on its open socket");
+  await box.fill("Still here with a new token");
+  await box.press("Enter");
+  await w.locator(".starling-widget li", { hasText: "Still here with a new token" }).waitFor();
   await shot(w, "08-widget-compose");
 });
 
@@ -534,6 +563,31 @@ step("phone width: one column, no sideways scrolling, labelled controls", async 
   await eventually(async () => (await like.getAttribute("aria-pressed")) === "true", "Enter likes");
   await shot(b, "13-phone-width");
 });
+
+step(
+  "access tokens are renewed on the open socket before they expire",
+  async () => {
+    const auths = (rec) => rec.sent.filter((f) => /"type":"auth"/.test(f)).length;
+    for (const name of ["bob", "alice", "widget"]) {
+      const before = sockets[name].length;
+      await eventually(
+        () => {
+          // The page's current socket (one left behind by a reload may not report its close).
+          const last = sockets[name].at(-1);
+          return last && !last.closed && auths(last) >= 2;
+        },
+        `${name}'s socket re-authenticates`,
+        ACCESS_TTL_SECS * 1000 + 5_000,
+      );
+      assert(sockets[name].length === before, `${name} did not reconnect to renew the token`);
+      assert(await ctx.pages[name].evaluate(() => !window.starling || window.starling.conn.state === "open"), `${name} is connected`);
+    }
+    // The renewed session still works.
+    await post(ctx.pages.alice, "Posted with a renewed token");
+    await card(ctx.pages.bob, "Posted with a renewed token").waitFor();
+  },
+  ACCESS_TTL_SECS * 3000 + 20_000,
+);
 
 step("no script errors in any page", async () => {
   assert(pageErrors.length === 0, `uncaught errors: ${pageErrors.join(" | ")}`);
