@@ -4,8 +4,8 @@
 //
 //   cd tests/browser && npm ci && node run.mjs
 //
-// Environment: STARLING_BIN (default ../../target/debug/starling, built with `cargo build`
-// first unless set), CHROMIUM (default /usr/bin/chromium). Screenshots go to screenshots/.
+// Environment: STARLING_BIN (default: `cargo build` first, then the debug binary in cargo's
+// target directory), CHROMIUM (default /usr/bin/chromium). Screenshots go to screenshots/.
 // The steps run in order, each with a timeout; the run ends with "N passed, M failed".
 
 import { chromium } from "playwright-core";
@@ -20,23 +20,25 @@ import zlib from "node:zlib";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "../..");
-const BIN = process.env.STARLING_BIN ? path.resolve(process.env.STARLING_BIN) : path.join(ROOT, "target/debug/starling");
+let BIN = process.env.STARLING_BIN ? path.resolve(process.env.STARLING_BIN) : null;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = path.join(HERE, "screenshots");
-/** The whole run, server start-ups and browser included, ends within this. */
+/** The whole run after the build, server start-ups and browser included, ends within this. */
 const RUN_TIMEOUT_MS = 240_000;
 /** Access token lifetime: the clients renew a quarter of it before expiry. */
 const ACCESS_TTL_SECS = 20;
 /** Default wait for anything to show on a page. */
 const UI_TIMEOUT_MS = 10_000;
 
-const watchdog = setTimeout(() => {
-  console.error(`the browser tests did not finish within ${RUN_TIMEOUT_MS / 1000} s`);
-  for (const p of children) p.kill("SIGKILL");
-  console.log("0 passed, 1 failed");
-  process.exit(2);
-}, RUN_TIMEOUT_MS);
-watchdog.unref();
+/** Ends the run, whatever hangs, RUN_TIMEOUT_MS after the build. */
+function startWatchdog() {
+  setTimeout(() => {
+    console.error(`the browser tests did not finish within ${RUN_TIMEOUT_MS / 1000} s`);
+    for (const p of children) p.kill("SIGKILL");
+    console.log("0 passed, 1 failed");
+    process.exit(2);
+  }, RUN_TIMEOUT_MS).unref();
+}
 
 const children = new Set();
 const steps = [];
@@ -510,6 +512,31 @@ step("after the server restarts, both reconnect and a new post arrives live, not
   await shot(w, "11-widget-after-restart");
 });
 
+step("a post made while bob was offline across a restart is not lost (gap, then reload)", async () => {
+  const a = ctx.pages.alice;
+  const b = ctx.pages.bob;
+  await b.evaluate(() => window.starling.conn.stop());
+  await ctx.server.stop();
+  await ctx.server.start();
+  await eventually(() => a.evaluate(() => window.starling.conn.state === "open"), "alice reconnects", 20_000);
+  await post(a, `Posted while bob was offline #${tag}`);
+  const received = [];
+  const sent = [];
+  const onSocket = (ws) => {
+    ws.on("framereceived", (f) => received.push(String(f.payload)));
+    ws.on("framesent", (f) => sent.push(String(f.payload)));
+  };
+  b.on("websocket", onSocket);
+  await b.evaluate(() => window.starling.conn.start());
+  await card(b, "Posted while bob was offline").waitFor();
+  b.off("websocket", onSocket);
+  assert(sent.some((f) => /"type":"subscribe"/.test(f) && /"stream":"home"/.test(f) && /"since":\d+/.test(f)), "bob resubscribed to home with since");
+  assert(received.some((f) => /"recovered":false/.test(f)) && received.some((f) => /"event":"gap"/.test(f)), "the server could not replay across the restart and said so");
+  const ids = await b.locator("article.tweet").evaluateAll((els) => els.map((e) => e.dataset.itemId));
+  assert(new Set(ids).size === ids.length, `no post is shown twice (${ids})`);
+  assert((await card(b, "After the restart").count()) === 1, "what bob saw before is still shown");
+});
+
 step("the tweet page shows replies live; notifications clear the badge", async () => {
   const a = ctx.pages.alice;
   const b = ctx.pages.bob;
@@ -596,11 +623,21 @@ step("no script errors in any page", async () => {
 // ---------- running ----------
 
 async function main() {
-  if (!process.env.STARLING_BIN) {
+  if (!BIN) {
     console.log("building the server (cargo build)…");
     const build = spawnSync("cargo", ["build", "--bin", "starling"], { cwd: ROOT, stdio: "inherit", timeout: 600_000 });
     if (build.status !== 0) throw new Error("cargo build failed");
+    const meta = spawnSync("cargo", ["metadata", "--format-version", "1", "--no-deps"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (meta.status !== 0) throw new Error("cargo metadata failed");
+    BIN = path.join(JSON.parse(meta.stdout).target_directory, "debug", "starling");
   }
+  assert(fs.existsSync(BIN), `no server binary at ${BIN}`);
+  startWatchdog();
   fs.mkdirSync(SHOTS, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "starling-browser-"));
   const [port, hostPort] = await Promise.all([freePort(), freePort()]);
