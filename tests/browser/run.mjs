@@ -281,6 +281,8 @@ function card(page, text) {
 
 async function signUp(page, username) {
   await page.goto(ctx.server.base);
+  await page.getByRole("heading", { name: "Welcome to Starling" }).waitFor();
+  if (username === alice) await shot(page, "00-sign-up-or-log-in");
   await page.getByLabel("Username", { exact: true }).fill(username);
   await page.getByLabel("Email", { exact: true }).fill(`${username}@example.com`);
   await page.locator("#signup-password").fill(password);
@@ -560,6 +562,19 @@ step("the tweet page shows replies live; notifications clear the badge", async (
   await shot(a, "12-notifications");
 });
 
+step("alice edits her profile from the profile page", async () => {
+  const a = ctx.pages.alice;
+  await a.getByRole("link", { name: "Profile" }).click();
+  await a.getByRole("heading", { name: alice }).waitFor();
+  await a.getByText("Edit profile").click();
+  await a.getByLabel("Display name").fill("Alice Liddell");
+  await a.getByLabel("Bio").fill("Down the rabbit hole, live.");
+  await a.getByRole("button", { name: "Save profile" }).click();
+  await a.getByRole("heading", { name: "Alice Liddell" }).waitFor();
+  await a.getByText("Down the rabbit hole, live.").waitFor();
+  await shot(a, "13-own-profile");
+});
+
 step("trending lists the tag", async () => {
   const a = ctx.pages.alice;
   await eventually(async () => {
@@ -588,7 +603,7 @@ step("phone width: one column, no sideways scrolling, labelled controls", async 
   await like.focus();
   await b.keyboard.press("Enter");
   await eventually(async () => (await like.getAttribute("aria-pressed")) === "true", "Enter likes");
-  await shot(b, "13-phone-width");
+  await shot(b, "14-phone-width");
 });
 
 step(
