@@ -631,6 +631,21 @@ step(
   ACCESS_TTL_SECS * 3000 + 20_000,
 );
 
+step("deleting a post removes it live everywhere", async () => {
+  const a = ctx.pages.alice;
+  const b = ctx.pages.bob;
+  const w = ctx.pages.widget;
+  await a.goto(`${ctx.server.base}/#/`);
+  await b.goto(`${ctx.server.base}/#/`);
+  await card(b, "Second post").waitFor();
+  await w.locator(".starling-widget li", { hasText: "Second post" }).waitFor();
+  a.once("dialog", (d) => d.accept());
+  await card(a, "Second post").getByRole("button", { name: "Delete" }).click();
+  await card(a, "Second post").waitFor({ state: "detached" });
+  await card(b, "Second post").waitFor({ state: "detached" });
+  await w.locator(".starling-widget li", { hasText: "Second post" }).waitFor({ state: "detached" });
+});
+
 step("no script errors in any page", async () => {
   assert(pageErrors.length === 0, `uncaught errors: ${pageErrors.join(" | ")}`);
 });
