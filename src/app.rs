@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::error::{ApiError, Fault};
 use crate::hub::{Hub, ReplayWindow};
 use crate::ratelimit::RateLimiter;
+use crate::state::snapshot::Chunk;
 use crate::state::State;
 use crate::store::{Op, Seq, Store};
 use base64::Engine as _;
@@ -13,6 +14,18 @@ use starling_protocol::{limits, Limits};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use tokio::sync::watch;
+
+/// What a snapshot took.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotStats {
+    pub seq: Seq,
+    pub chunks: u32,
+    pub bytes: u64,
+    /// How long writers waited (the copy under the write lock).
+    pub pause: std::time::Duration,
+    /// The whole snapshot, writing and trimming included.
+    pub total: std::time::Duration,
+}
 
 /// What a commit did: its place in the log (what a reply showing it must wait for).
 #[derive(Debug, Clone, Copy)]
@@ -39,12 +52,37 @@ impl App {
     /// Opens the store, replays the log into memory and loads (or makes) the JWT secret.
     /// Blocking: call it from `spawn_blocking`.
     pub fn open(config: Config, shutdown: watch::Receiver<bool>) -> Result<App, Fault> {
+        let started = std::time::Instant::now();
         let store = Store::open(&config.data, config.durability)?;
-        let state = State::default();
-        let replayed = store.replay(|_, op| {
+        let (state, snapshot_seq) = match store.load_snapshot()? {
+            Some((manifest, chunks)) => {
+                let decoded = chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, bytes)| {
+                        Chunk::decode(bytes).map_err(|e| {
+                            Fault(format!(
+                                "snapshot {} chunk {i} is corrupt: {e}",
+                                manifest.id
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                (State::restore(decoded), manifest.seq)
+            }
+            None => (State::default(), 0),
+        };
+        let replayed = store.replay(snapshot_seq, |_, op| {
             state.apply(&op);
         })?;
-        tracing::info!(replayed, users = state.users.count(), "state loaded");
+        tracing::info!(
+            snapshot_seq,
+            replayed,
+            users = state.users.count(),
+            tweets = state.tweets.count(),
+            ms = started.elapsed().as_millis() as u64,
+            "state loaded"
+        );
         let secret = match &config.jwt_secret {
             Some(secret) if !secret.is_empty() => secret.as_bytes().to_vec(),
             _ => stored_secret(&store)?,
@@ -100,6 +138,40 @@ impl App {
         // Still under the lock: the hub's queue is in log order.
         self.hub.enqueue(seq, effects);
         Ok(Committed { seq })
+    }
+
+    /// Takes a snapshot: copies the state under the write lock (the only time writers
+    /// wait), then encodes and writes it and trims the log it covers. Blocking: call it
+    /// from `spawn_blocking`.
+    pub fn snapshot(&self) -> Result<SnapshotStats, Fault> {
+        let started = std::time::Instant::now();
+        let (seq, chunks) = {
+            let _guard = self
+                .write_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            (self.store.appended(), self.state.export())
+        };
+        let pause = started.elapsed();
+        let manifest = self
+            .store
+            .write_snapshot(seq, chunks.iter().map(Chunk::encode))?;
+        let stats = SnapshotStats {
+            seq,
+            chunks: manifest.chunks,
+            bytes: manifest.bytes,
+            pause,
+            total: started.elapsed(),
+        };
+        tracing::info!(
+            seq,
+            chunks = stats.chunks,
+            bytes = stats.bytes,
+            pause_ms = pause.as_millis() as u64,
+            total_ms = stats.total.as_millis() as u64,
+            "snapshot written"
+        );
+        Ok(stats)
     }
 
     /// The limits advertised in the `auth` reply.

@@ -87,6 +87,16 @@ pub struct Config {
     #[arg(long, env = "STARLING_SOCKET_SEND_BUFFER", default_value_t = 256 * 1024)]
     pub socket_send_buffer: usize,
 
+    /// Seconds between snapshots (0: none on a timer). A snapshot is taken only when the
+    /// log has grown since the last one.
+    #[arg(long, env = "STARLING_SNAPSHOT_INTERVAL_SECS", default_value_t = 300)]
+    pub snapshot_interval_secs: u64,
+
+    /// Log records after which a snapshot is taken whatever the timer says (0: never), so
+    /// restart time stays bounded under heavy writing.
+    #[arg(long, env = "STARLING_SNAPSHOT_LOG_OPS", default_value_t = 1_000_000)]
+    pub snapshot_log_ops: u64,
+
     /// Events each live stream keeps for `subscribe` with `since`.
     #[arg(long, env = "STARLING_REPLAY_EVENTS", default_value_t = 1000)]
     pub replay_events: usize,

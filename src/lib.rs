@@ -70,6 +70,7 @@ pub async fn run(
         tokio::spawn(async move { app.hub.run_publisher(&app, stop_rx).await })
     };
     let maintenance = tokio::spawn(maintain(app.clone(), stop_rx.clone()));
+    let snapshots = tokio::spawn(snapshot_when_due(app.clone(), stop_rx.clone()));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving");
     }
@@ -90,6 +91,14 @@ pub async fn run(
     let _ = committer.await;
     let _ = publisher.await;
     let _ = maintenance.await;
+    let _ = snapshots.await;
+    // Every write is in; a last snapshot makes the next start-up fast.
+    {
+        let app = app.clone();
+        tokio::task::spawn_blocking(move || app.snapshot())
+            .await
+            .map_err(|e| Fault(format!("final snapshot task failed: {e}")))??;
+    }
     app.store.flush_blocking()?;
     tracing::info!("stopped");
     Ok(())
@@ -107,6 +116,40 @@ async fn maintain(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         app.hub.sweep();
         app.limiter.prune();
         app.state.tweets.prune_client_keys(auth::now_ms());
+    }
+}
+
+/// Takes a snapshot when the timer or the log's growth says so, one at a time.
+async fn snapshot_when_due(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let interval = Duration::from_secs(app.config.snapshot_interval_secs);
+    let max_ops = app.config.snapshot_log_ops;
+    let mut last_seq = app
+        .store
+        .manifest()
+        .ok()
+        .flatten()
+        .map(|m| m.seq)
+        .unwrap_or(0);
+    let mut last_at = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let grown = app.store.appended().saturating_sub(last_seq);
+        let timer_due = !interval.is_zero() && last_at.elapsed() >= interval && grown > 0;
+        let size_due = max_ops > 0 && grown >= max_ops;
+        if !(timer_due || size_due) {
+            continue;
+        }
+        let worker = app.clone();
+        match tokio::task::spawn_blocking(move || worker.snapshot()).await {
+            Ok(Ok(stats)) => last_seq = stats.seq,
+            Ok(Err(e)) => tracing::error!(error = %e, "snapshot failed; the log keeps everything"),
+            Err(e) => tracing::error!(error = %e, "snapshot task failed"),
+        }
+        last_at = tokio::time::Instant::now();
     }
 }
 

@@ -21,6 +21,22 @@ impl Graph {
         self.last_id.load(Ordering::Acquire) + 1
     }
 
+    pub fn last_id(&self) -> u64 {
+        self.last_id.load(Ordering::Acquire)
+    }
+
+    pub fn raise_last_id(&self, id: u64) {
+        self.last_id.fetch_max(id, Ordering::AcqRel);
+    }
+
+    /// Every edge as (follower, followee, follow id), for snapshots.
+    pub fn all(&self) -> Vec<(u64, u64, u64)> {
+        self.edges
+            .iter()
+            .map(|e| (e.key().0, e.key().1, *e.value()))
+            .collect()
+    }
+
     pub fn follows(&self, follower: u64, followee: u64) -> bool {
         self.edges.contains_key(&(follower, followee))
     }

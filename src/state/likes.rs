@@ -62,6 +62,22 @@ impl Likes {
         }
     }
 
+    pub fn last_id(&self) -> u64 {
+        self.last_id.load(Ordering::Acquire)
+    }
+
+    pub fn raise_last_id(&self, id: u64) {
+        self.last_id.fetch_max(id, Ordering::AcqRel);
+    }
+
+    /// Every like as (user, tweet, like id), for snapshots.
+    pub fn all(&self) -> Vec<(u64, u64, u64)> {
+        self.by_pair
+            .iter()
+            .map(|e| (e.key().1, e.key().0, *e.value()))
+            .collect()
+    }
+
     /// A user's likes before the cursor, newest first: (like id, tweet).
     pub fn page(&self, user: u64, before: Option<u64>, limit: usize) -> Vec<(u64, u64)> {
         let Some(likes) = self.by_user.get(&user) else {

@@ -3,7 +3,7 @@
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MediaRec {
     pub id: u64,
     pub owner: u64,
@@ -33,6 +33,18 @@ impl MediaIndex {
         self.by_owner_hash
             .insert((rec.owner, rec.hash.clone()), rec.id);
         self.by_id.insert(rec.id, rec);
+    }
+
+    pub fn last_id(&self) -> u64 {
+        self.last_id.load(Ordering::Acquire)
+    }
+
+    pub fn raise_last_id(&self, id: u64) {
+        self.last_id.fetch_max(id, Ordering::AcqRel);
+    }
+
+    pub fn all(&self) -> Vec<MediaRec> {
+        self.by_id.iter().map(|m| m.clone()).collect()
     }
 
     pub fn get(&self, id: u64) -> Option<MediaRec> {

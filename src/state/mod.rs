@@ -13,6 +13,7 @@ pub mod ids;
 pub mod likes;
 pub mod media;
 pub mod notifications;
+pub mod snapshot;
 pub mod trending;
 pub mod tweets;
 pub mod users;

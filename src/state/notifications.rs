@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// the bound keeps a celebrity's memory in check.
 pub const KEPT_PER_USER: usize = 1000;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NotificationRec {
     pub id: u64,
     pub kind: NotificationKind,
@@ -53,6 +53,30 @@ impl Notifications {
             list.drain(..excess);
         }
         Some(rec)
+    }
+
+    pub fn last_id(&self) -> u64 {
+        self.last_id.load(Ordering::Acquire)
+    }
+
+    pub fn raise_last_id(&self, id: u64) {
+        self.last_id.fetch_max(id, Ordering::AcqRel);
+    }
+
+    /// Every user's notifications, for snapshots.
+    pub fn all(&self) -> Vec<(u64, Vec<NotificationRec>)> {
+        self.by_user
+            .iter()
+            .map(|e| (*e.key(), e.value().clone()))
+            .collect()
+    }
+
+    /// Puts back a user's notifications (ascending ids) from a snapshot.
+    pub fn restore(&self, user: u64, list: Vec<NotificationRec>) {
+        if let Some(last) = list.last() {
+            self.last_id.fetch_max(last.id, Ordering::AcqRel);
+        }
+        self.by_user.insert(user, list);
     }
 
     pub fn page(&self, user: u64, before: Option<u64>, limit: usize) -> Vec<NotificationRec> {

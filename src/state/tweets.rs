@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// How long a `client_key` keeps answering with its first tweet.
 pub const CLIENT_KEY_TTL_MS: u64 = 24 * 3600 * 1000;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TweetRec {
     pub id: u64,
     pub author: u64,
@@ -204,6 +204,50 @@ impl Tweets {
             cursor = Some(last);
         }
         out
+    }
+
+    pub fn last_id(&self) -> u64 {
+        self.last_id.load(Ordering::Acquire)
+    }
+
+    pub fn raise_last_id(&self, id: u64) {
+        self.last_id.fetch_max(id, Ordering::AcqRel);
+    }
+
+    /// Every tweet as it is (counts included), for snapshots.
+    pub fn all(&self) -> Vec<TweetRec> {
+        self.by_id.iter().map(|t| t.clone()).collect()
+    }
+
+    /// Every live `client_key`: (author, key, tweet, posted at).
+    pub fn all_client_keys(&self) -> Vec<(u64, String, u64, u64)> {
+        self.client_keys
+            .iter()
+            .map(|e| (e.key().0, e.key().1.clone(), e.value().0, e.value().1))
+            .collect()
+    }
+
+    /// Puts back a tweet from a snapshot: indexed, with its counts as recorded (nothing is
+    /// counted again). Call in ascending id order.
+    pub fn restore(&self, tweet: TweetRec) {
+        let id = tweet.id;
+        self.last_id.fetch_max(id, Ordering::AcqRel);
+        ids::insert(&mut self.by_author.entry(tweet.author).or_default(), id);
+        for tag in &tweet.hashtags {
+            ids::insert(&mut self.by_tag.entry(tag.clone()).or_default(), id);
+        }
+        if let Some(parent) = tweet.reply_to {
+            ids::insert(&mut self.replies.entry(parent).or_default(), id);
+        }
+        if let Some(original) = tweet.retweet_of {
+            ids::insert(&mut self.retweets.entry(original).or_default(), id);
+            self.retweet_by.insert((tweet.author, original), id);
+        }
+        self.by_id.insert(id, tweet);
+    }
+
+    pub fn restore_client_key(&self, author: u64, key: String, tweet: u64, at: u64) {
+        self.client_keys.insert((author, key), (tweet, at));
     }
 
     /// Forgets `client_key`s older than their lifetime.

@@ -6,7 +6,7 @@ use starling_protocol::{Profile, UserRef};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     pub id: u64,
     pub username: String,
@@ -95,6 +95,20 @@ impl Users {
 
     pub fn count(&self) -> usize {
         self.by_id.len()
+    }
+
+    /// The highest id given out (for snapshots: ids are never reused).
+    pub fn last_id(&self) -> u64 {
+        self.last_id.load(Ordering::Acquire)
+    }
+
+    pub fn raise_last_id(&self, id: u64) {
+        self.last_id.fetch_max(id, Ordering::AcqRel);
+    }
+
+    /// Every user, for snapshots.
+    pub fn all(&self) -> Vec<User> {
+        self.by_id.iter().map(|u| u.clone()).collect()
     }
 
     /// A profile without the follow counts, which live in the graph (see

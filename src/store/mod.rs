@@ -10,10 +10,12 @@
 //! load one fsync acknowledges a whole batch.
 
 pub mod op;
+pub mod snapshot;
 
 use crate::config::Durability;
 use crate::error::Fault;
 pub use op::Op;
+pub use snapshot::Manifest;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,6 +23,11 @@ use tokio::sync::{watch, Notify};
 
 /// The on-disk format version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// A file in the data folder saying a Starling database lives there, so a database whose
+/// contents vanished is told apart from a new one.
+const MARKER: &str = "STARLING";
+const MARKER_TEXT: &str = "This folder holds a Starling database (sled). Do not edit.\n";
 
 /// A position in the log. Sequence numbers start at 1 and rise by one per operation.
 pub type Seq = u64;
@@ -31,6 +38,7 @@ pub struct Store {
     meta: sled::Tree,
     tokens: sled::Tree,
     media: sled::Tree,
+    snapshot: sled::Tree,
     durability: Durability,
     /// The last sequence number appended (visible in memory, maybe not yet on disk).
     appended: AtomicU64,
@@ -45,6 +53,8 @@ impl Store {
     pub fn open(dir: &Path, durability: Durability) -> Result<Store, Fault> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Fault(format!("cannot create data folder {}: {e}", dir.display())))?;
+        let marker = dir.join(MARKER);
+        let existed = marker.exists();
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
@@ -54,6 +64,13 @@ impl Store {
             .map_err(|e| Fault(format!("cannot open data folder {}: {e}", dir.display())))?;
         let meta = db.open_tree("meta")?;
         match meta.get("schema")? {
+            None if existed => {
+                return Err(Fault(format!(
+                    "data folder {} is damaged: it was a Starling database but its contents \
+                     are gone (no schema version); restore it from a backup",
+                    dir.display()
+                )));
+            }
             None if db.tree_names().len() > 2 || !db.is_empty() => {
                 return Err(Fault(format!(
                     "data folder {} holds data but no schema version: not a Starling database",
@@ -62,6 +79,9 @@ impl Store {
             }
             None => {
                 meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
+                db.flush()?;
+                std::fs::write(&marker, MARKER_TEXT)
+                    .map_err(|e| Fault(format!("cannot write {}: {e}", marker.display())))?;
             }
             Some(v) => {
                 let version = <[u8; 4]>::try_from(v.as_ref())
@@ -79,16 +99,28 @@ impl Store {
         let log = db.open_tree("log")?;
         let tokens = db.open_tree("tokens")?;
         let media = db.open_tree("media")?;
-        let last = match log.last()? {
+        let snapshot = db.open_tree("snapshot")?;
+        let logged = match log.last()? {
             Some((key, _)) => seq_of(&key)?,
             None => 0,
         };
+        let snapshotted = match meta.get("snapshot")? {
+            Some(bytes) => {
+                rmp_serde::from_slice::<Manifest>(&bytes)
+                    .map_err(|e| Fault(format!("the snapshot manifest is corrupt: {e}")))?
+                    .seq
+            }
+            None => 0,
+        };
+        // The log may be trimmed empty right after a snapshot: numbering continues after both.
+        let last = logged.max(snapshotted);
         Ok(Store {
             db,
             log,
             meta,
             tokens,
             media,
+            snapshot,
             durability,
             appended: AtomicU64::new(last),
             durable: watch::channel(last).0,
@@ -96,13 +128,20 @@ impl Store {
         })
     }
 
-    /// Every logged operation in order, for start-up. A record that does not decode stops
-    /// start-up: silently skipping it would serve a state that never existed.
-    pub fn replay(&self, mut apply: impl FnMut(Seq, Op)) -> Result<u64, Fault> {
+    /// Every logged operation after `after` (the snapshot's sequence number), in order, for
+    /// start-up. A record that does not decode, or a hole in the numbering, stops start-up:
+    /// carrying on would serve a state that never existed.
+    pub fn replay(&self, after: Seq, mut apply: impl FnMut(Seq, Op)) -> Result<u64, Fault> {
         let mut count = 0;
-        for entry in self.log.iter() {
+        for (expected, entry) in (after + 1..).zip(self.log.range((after + 1).to_be_bytes()..)) {
             let (key, value) = entry?;
             let seq = seq_of(&key)?;
+            if seq != expected {
+                return Err(Fault(format!(
+                    "the log is missing records {expected} to {}: the data folder is damaged",
+                    seq - 1
+                )));
+            }
             let op = Op::decode(&value)
                 .map_err(|e| Fault(format!("log record {seq} is corrupt: {e}")))?;
             apply(seq, op);
