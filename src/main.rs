@@ -48,6 +48,10 @@ async fn serve(config: Config) -> Result<(), starling::Fault> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| starling::Fault(format!("cannot listen on {}: {e}", config.listen)))?;
+    if let Ok(addr) = listener.local_addr() {
+        // One plain line for people and scripts (`--listen 127.0.0.1:0` picks a free port).
+        println!("starling listening on http://{addr}");
+    }
     starling::run(listener, config, shutdown_signal()).await
 }
 

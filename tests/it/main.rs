@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts_http;
+mod durability;
 mod fanout;
 mod liveness;
 mod media;
