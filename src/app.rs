@@ -5,6 +5,7 @@ use crate::auth::{self, Hasher, Keys};
 use crate::config::Config;
 use crate::error::{ApiError, Fault};
 use crate::hub::{Hub, ReplayWindow};
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::state::snapshot::Chunk;
 use crate::state::State;
@@ -40,6 +41,7 @@ pub struct App {
     pub keys: Keys,
     pub hasher: Hasher,
     pub limiter: RateLimiter,
+    pub metrics: Metrics,
     pub hub: Hub,
     /// Flips to `true` when the server shuts down; sessions close with 1001.
     pub shutdown: watch::Receiver<bool>,
@@ -100,6 +102,7 @@ impl App {
         Ok(App {
             hub: Hub::new(window, store.appended()),
             limiter: RateLimiter::new(&config),
+            metrics: Metrics::default(),
             config,
             state,
             store,
@@ -163,6 +166,13 @@ impl App {
             pause,
             total: started.elapsed(),
         };
+        let m = &self.metrics;
+        m.snapshots.fetch_add(1, Ordering::Relaxed);
+        m.snapshot_micros
+            .fetch_add(stats.total.as_micros() as u64, Ordering::Relaxed);
+        m.snapshot_pause_micros
+            .store(pause.as_micros() as u64, Ordering::Relaxed);
+        m.snapshot_bytes.store(stats.bytes, Ordering::Relaxed);
         tracing::info!(
             seq,
             chunks = stats.chunks,

@@ -21,6 +21,7 @@ pub mod error;
 pub mod handlers;
 pub mod hub;
 pub mod media;
+pub mod metrics;
 pub mod outbox;
 pub mod ratelimit;
 pub mod server;

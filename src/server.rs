@@ -120,6 +120,14 @@ async fn route(
             web::asset(req.method(), p, req.headers())
         }
         (&Method::GET, "/health") => json(StatusCode::OK, &serde_json::json!({"status": "ok"})),
+        (&Method::GET, "/metrics") => {
+            let mut response = Response::new(Body::new(Bytes::from(crate::metrics::render(&app))));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
         (&Method::GET, "/ws") => upgrade(app.clone(), req, peer, alive),
         (&Method::POST, "/api/signup") => match limited(&app, peer, req).await {
             Ok(body) => reply(StatusCode::CREATED, accounts::signup(&app, body).await),

@@ -24,6 +24,7 @@ use starling_protocol::{
 };
 use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -111,11 +112,29 @@ pub async fn run(app: Arc<App>, ws: Socket, subprotocol: Option<Codec>, peer: Ip
         outbox: None,
         subscriptions: HashSet::new(),
     };
+    session
+        .app
+        .metrics
+        .sockets_open
+        .fetch_add(1, Ordering::Relaxed);
     let end = session.drive().await;
+    session
+        .app
+        .metrics
+        .sockets_open
+        .fetch_sub(1, Ordering::Relaxed);
+    if session.outbox.is_some() {
+        session
+            .app
+            .metrics
+            .sockets_authenticated
+            .fetch_sub(1, Ordering::Relaxed);
+    }
     for key in session.subscriptions.drain() {
         session.app.hub.unsubscribe(&key, conn_id);
     }
     if let End::Close(code, reason) = end {
+        session.app.metrics.closed(code);
         tracing::debug!(conn_id, user_id = ?session.identity.user_id, code, reason, "closing socket");
         let frame = CloseFrame {
             code: CloseCode::from(code),
@@ -136,6 +155,10 @@ impl Session {
             self.app.config.outbox_bytes,
         ));
         self.outbox = Some(outbox.clone());
+        self.app
+            .metrics
+            .sockets_authenticated
+            .fetch_add(1, Ordering::Relaxed);
         let interval = self.app.config.ping_interval();
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         let expiry = tokio::time::sleep_until(self.expiry_instant());
@@ -185,8 +208,11 @@ impl Session {
                         // A peer that does not read blocks this write; the publisher keeps
                         // filling the outbox meanwhile, and its overflow ends the wait.
                         let ws = &mut self.ws;
+                        let metrics = &self.app.metrics;
+                        let codec = outbox.codec;
                         let write = async move {
                             for frame in frames {
+                                metrics.frame_out(codec, frame.len());
                                 ws.feed(frame).await?;
                             }
                             ws.flush().await
@@ -229,6 +255,7 @@ impl Session {
                 _ => continue,
             };
             self.push_codec.get_or_insert(codec);
+            self.app.metrics.frame_in(codec, bytes.len());
             if bytes.len() > limits::FRAME_BYTES {
                 return Some(End::Close(close::TOO_BIG, "frame too big"));
             }
@@ -275,6 +302,7 @@ impl Session {
             // stream then ends.
             _ => return None,
         };
+        self.app.metrics.frame_in(codec, bytes.len());
         let frame = match decode_request(codec, bytes) {
             // Only uploads may be larger than the frame limit.
             Ok(frame)
@@ -293,6 +321,7 @@ impl Session {
             }
         };
         let id = frame.id;
+        let kind = frame.request.kind();
         let result = match frame.request {
             request @ (Request::Auth(_) | Request::Signup(_) | Request::Login(_)) => {
                 self.sign_in(request).await
@@ -305,6 +334,7 @@ impl Session {
                 let pong = reply::Pong {
                     now: crate::auth::now_ms(),
                 };
+                self.app.metrics.request("ping", "ok");
                 // Nothing from the state: no need to wait for the log.
                 return self
                     .reply(codec, 0, result_frame(id, Reply::Pong(pong)))
@@ -316,6 +346,11 @@ impl Session {
             }
         };
         let seq = self.reply_seq();
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.code.as_str(),
+        };
+        self.app.metrics.request(kind, outcome);
         let refused_for_rate = matches!(&result, Err(e) if e.code == ErrorCode::RateLimited);
         let frame = match result {
             Ok(data) => result_frame(id, data),
@@ -346,6 +381,7 @@ impl Session {
         let (key, name) = match result {
             Ok(resolved) => resolved,
             Err(error) => {
+                self.app.metrics.request("subscribe", error.code.as_str());
                 let refused = error.code == ErrorCode::RateLimited;
                 let end = self.reply(codec, 0, error_frame(id, error)).await.err();
                 if end.is_none()
@@ -372,6 +408,7 @@ impl Session {
             .expect("the outbox exists once authenticated");
         let sub = self.app.hub.subscribe(key.clone(), &name, &outbox, s.since);
         self.subscriptions.insert(key);
+        self.app.metrics.request("subscribe", "ok");
         let data = Reply::Subscribed(reply::Subscribed {
             stream: sub.stream,
             cursor: sub.cursor,
@@ -491,6 +528,7 @@ impl Session {
     /// Sends a reply, or holds it (and everything after it) until the log covers `seq`.
     async fn reply(&mut self, codec: Codec, seq: Seq, frame: ServerFrame) -> Result<(), End> {
         let message = to_message(codec, &frame);
+        self.app.metrics.frame_out(codec, message.len());
         if self.held.is_empty() && seq <= *self.durable.borrow() {
             return self.ws.send(message).await.map_err(|_| End::Gone);
         }

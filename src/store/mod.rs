@@ -46,6 +46,17 @@ pub struct Store {
     durable: watch::Sender<Seq>,
     /// Wakes the committer when something waits for a flush.
     flush_wanted: Notify,
+    flushes: AtomicU64,
+    flushed_ops: AtomicU64,
+    flush_micros: AtomicU64,
+}
+
+/// Group-commit counters, for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct FlushStats {
+    pub flushes: u64,
+    pub ops: u64,
+    pub micros: u64,
 }
 
 impl Store {
@@ -125,6 +136,9 @@ impl Store {
             appended: AtomicU64::new(last),
             durable: watch::channel(last).0,
             flush_wanted: Notify::new(),
+            flushes: AtomicU64::new(0),
+            flushed_ops: AtomicU64::new(0),
+            flush_micros: AtomicU64::new(0),
         })
     }
 
@@ -211,7 +225,9 @@ impl Store {
                 },
             };
             let target = self.appended();
-            if target > *self.durable.borrow() || stopping {
+            let previous = *self.durable.borrow();
+            if target > previous || stopping {
+                let started = std::time::Instant::now();
                 if let Err(e) = self.db.flush_async().await {
                     // Nothing more can be acknowledged. Dropping out of the loop leaves the
                     // durable watch behind, and waiting sessions close with an error.
@@ -219,10 +235,23 @@ impl Store {
                     return;
                 }
                 self.durable.send_replace(target);
+                self.flushes.fetch_add(1, Ordering::Relaxed);
+                self.flushed_ops
+                    .fetch_add(target.saturating_sub(previous), Ordering::Relaxed);
+                self.flush_micros
+                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             }
             if stopping || *stop.borrow() {
                 return;
             }
+        }
+    }
+
+    pub fn flush_stats(&self) -> FlushStats {
+        FlushStats {
+            flushes: self.flushes.load(Ordering::Relaxed),
+            ops: self.flushed_ops.load(Ordering::Relaxed),
+            micros: self.flush_micros.load(Ordering::Relaxed),
         }
     }
 

@@ -8,6 +8,7 @@ mod durability;
 mod fanout;
 mod liveness;
 mod media;
+mod metrics;
 mod persistence;
 mod rate_limits;
 mod social;
