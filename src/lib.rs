@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bot;
 pub mod config;
 pub mod error;
 pub mod handlers;
@@ -155,7 +156,7 @@ async fn snapshot_when_due(app: Arc<App>, mut stop: watch::Receiver<bool>) {
 }
 
 /// Raises the soft open-file limit to the hard one: each socket is a file descriptor.
-fn raise_open_file_limit() {
+pub fn raise_open_file_limit() {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
         let mut limit = libc::rlimit {

@@ -19,6 +19,10 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(Config),
+    /// Write a large synthetic graph into a new data folder.
+    Seed(starling::bot::seed::SeedArgs),
+    /// Load-test a running server.
+    Bot(starling::bot::BotArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -32,6 +36,33 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(config) => serve(config).await,
+            Command::Seed(args) => {
+                let started = std::time::Instant::now();
+                let seeded = tokio::task::spawn_blocking(move || starling::bot::seed::run(&args))
+                    .await
+                    .map_err(|e| starling::Fault(format!("seed task failed: {e}")))??;
+                println!(
+                    "seeded {} users, {} follows, {} tweets ({} snapshot bytes) in {:.1} s",
+                    seeded.users,
+                    seeded.follows,
+                    seeded.tweets,
+                    seeded.bytes,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            }
+            Command::Bot(args) => {
+                let report = starling::bot::run(&args).await?;
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).unwrap_or_default()
+                    );
+                } else {
+                    print!("{}", report.human());
+                }
+                Ok(())
+            }
         }
     });
     match result {

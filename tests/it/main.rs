@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts_http;
+mod bot;
 mod durability;
 mod fanout;
 mod liveness;
