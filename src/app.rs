@@ -138,8 +138,9 @@ impl App {
         };
         let seq = self.store.append(&op)?;
         let effects = self.state.apply(&op);
-        // Still under the lock: the hub's queue is in log order.
-        self.hub.enqueue(seq, effects);
+        // Still under the lock: events show this operation's state, and the hub's queue is
+        // in log order.
+        self.hub.enqueue(seq, crate::hub::prepare(self, &effects));
         Ok(Committed { seq })
     }
 

@@ -47,10 +47,22 @@ pub enum StreamKey {
     Notifications(u64),
 }
 
-/// A committed operation's effects, waiting to be published.
+/// A committed operation's events, waiting to be published.
 struct Pending {
     seq: Seq,
-    effects: Vec<Effect>,
+    events: Vec<Prepared>,
+}
+
+/// One event, built when its operation was applied, and where it goes.
+pub struct Prepared {
+    /// Streams by name, with the key that finds their subscribers.
+    named: Vec<(String, StreamKey)>,
+    /// Also to the `home` stream of this author and of each of their followers (looked up
+    /// when published).
+    home_of: Option<u64>,
+    event: Event,
+    /// Set for `counts` events, which coalesce per tweet.
+    counts_of: Option<u64>,
 }
 
 /// One event in a stream's history: both encodings, shared with every recipient.
@@ -114,13 +126,13 @@ impl Hub {
         }
     }
 
-    /// Queues an operation's effects for publishing. Called under the write lock, so the
+    /// Queues an operation's events for publishing. Called under the write lock, so the
     /// queue is in log order.
-    pub fn enqueue(&self, seq: Seq, effects: Vec<Effect>) {
-        if effects.is_empty() {
+    pub fn enqueue(&self, seq: Seq, events: Vec<Prepared>) {
+        if events.is_empty() {
             return;
         }
-        lock(&self.pending).push_back(Pending { seq, effects });
+        lock(&self.pending).push_back(Pending { seq, events });
         self.wake.notify_one();
     }
 
@@ -182,97 +194,30 @@ impl Hub {
     fn publish_batch(&self, app: &App, batch: Vec<Pending>) {
         let mut last_counts: HashMap<u64, (Seq, usize)> = HashMap::new();
         for p in &batch {
-            for (k, e) in p.effects.iter().enumerate() {
-                if let Effect::Counts(id) = e {
-                    last_counts.insert(*id, (p.seq, k));
+            for (k, e) in p.events.iter().enumerate() {
+                if let Some(id) = e.counts_of {
+                    last_counts.insert(id, (p.seq, k));
                 }
             }
         }
         for p in batch {
             let _routing = lock(&self.routing);
-            for (k, effect) in p.effects.iter().enumerate() {
-                if let Effect::Counts(id) = effect {
-                    if last_counts.get(id) != Some(&(p.seq, k)) {
+            for (k, prepared) in p.events.iter().enumerate() {
+                if let Some(id) = prepared.counts_of {
+                    if last_counts.get(&id) != Some(&(p.seq, k)) {
                         continue;
                     }
                 }
                 let cursor = p.seq * EFFECTS_PER_OP + (k as u64).min(EFFECTS_PER_OP - 1);
-                self.publish_effect(app, cursor, effect);
+                for (name, key) in &prepared.named {
+                    self.deliver(name, std::slice::from_ref(key), cursor, &prepared.event);
+                }
+                if let Some(author) = prepared.home_of {
+                    self.deliver("home", &home_keys(app, author), cursor, &prepared.event);
+                }
             }
             self.published
                 .fetch_max(last_cursor_of(p.seq), Ordering::AcqRel);
-        }
-    }
-
-    fn publish_effect(&self, app: &App, cursor: u64, effect: &Effect) {
-        let state = &app.state;
-        match effect {
-            Effect::Tweet(id) => {
-                let Some(rec) = state.tweets.get(*id) else {
-                    return;
-                };
-                let event = Event::Tweet(views::tweet(app, &rec, None));
-                let mut named = vec![(
-                    format!("user:{}", username(app, rec.author)),
-                    StreamKey::User(rec.author),
-                )];
-                for tag in &rec.hashtags {
-                    named.push((format!("hashtag:{tag}"), StreamKey::Hashtag(tag.clone())));
-                }
-                if let Some(parent) = rec.reply_to {
-                    named.push((format!("replies:{parent}"), StreamKey::Replies(parent)));
-                }
-                for (name, key) in named {
-                    self.deliver(&name, &[key], cursor, &event);
-                }
-                self.deliver("home", &home_keys(app, rec.author), cursor, &event);
-            }
-            Effect::Deleted(rec) => {
-                let event = Event::Deleted(TweetRef { tweet_id: rec.id });
-                let mut named = vec![
-                    (
-                        format!("user:{}", username(app, rec.author)),
-                        StreamKey::User(rec.author),
-                    ),
-                    (format!("tweet:{}", rec.id), StreamKey::Tweet(rec.id)),
-                ];
-                for tag in &rec.hashtags {
-                    named.push((format!("hashtag:{tag}"), StreamKey::Hashtag(tag.clone())));
-                }
-                if let Some(parent) = rec.reply_to {
-                    named.push((format!("replies:{parent}"), StreamKey::Replies(parent)));
-                }
-                for (name, key) in named {
-                    self.deliver(&name, &[key], cursor, &event);
-                }
-                self.deliver("home", &home_keys(app, rec.author), cursor, &event);
-            }
-            Effect::Counts(id) => {
-                let Some(rec) = state.tweets.get(*id) else {
-                    return;
-                };
-                let event = Event::Counts(Counts {
-                    tweet_id: rec.id,
-                    likes: rec.likes,
-                    retweets: rec.retweets,
-                    replies: rec.replies,
-                });
-                self.deliver(
-                    &format!("tweet:{id}"),
-                    &[StreamKey::Tweet(*id)],
-                    cursor,
-                    &event,
-                );
-            }
-            Effect::Notified(user, rec) => {
-                let event = Event::Notification(views::notification(app, rec));
-                self.deliver(
-                    "notifications",
-                    &[StreamKey::Notifications(*user)],
-                    cursor,
-                    &event,
-                );
-            }
         }
     }
 
@@ -342,7 +287,19 @@ impl Hub {
             .max(published);
         let recovered = match since {
             None => true,
-            Some(since) if since >= stream.floor && since <= cursor => {
+            // A replay larger than half the outbox would overflow it and close the socket,
+            // again at every retry: such a client gets a gap and reloads instead.
+            Some(since)
+                if since >= stream.floor
+                    && since <= cursor
+                    && stream
+                        .history
+                        .iter()
+                        .filter(|e| e.cursor > since)
+                        .map(|e| e.frames[outbox.codec.index()].len())
+                        .sum::<usize>()
+                        <= outbox.cap() / 2 =>
+            {
                 for entry in stream.history.iter().filter(|e| e.cursor > since) {
                     outbox.push(entry.frames[outbox.codec.index()].clone());
                 }
@@ -394,11 +351,89 @@ impl Hub {
     }
 }
 
+/// Builds the events of an operation's effects from the state as the operation left it.
+/// Called under the write lock right after the operation is applied, so an event shows
+/// exactly what the log holds up to that operation, never a later, maybe not yet durable
+/// change.
+pub fn prepare(app: &App, effects: &[Effect]) -> Vec<Prepared> {
+    let state = &app.state;
+    let mut out = Vec::with_capacity(effects.len());
+    for effect in effects {
+        match effect {
+            Effect::Tweet(id) => {
+                let Some(rec) = state.tweets.get(*id) else {
+                    continue;
+                };
+                out.push(Prepared {
+                    named: tweet_streams(app, &rec, false),
+                    home_of: Some(rec.author),
+                    event: Event::Tweet(views::tweet(app, &rec, None)),
+                    counts_of: None,
+                });
+            }
+            Effect::Deleted(rec) => out.push(Prepared {
+                named: tweet_streams(app, rec, true),
+                home_of: Some(rec.author),
+                event: Event::Deleted(TweetRef { tweet_id: rec.id }),
+                counts_of: None,
+            }),
+            Effect::Counts(id) => {
+                let Some(rec) = state.tweets.get(*id) else {
+                    continue;
+                };
+                out.push(Prepared {
+                    named: vec![(format!("tweet:{id}"), StreamKey::Tweet(*id))],
+                    home_of: None,
+                    event: Event::Counts(Counts {
+                        tweet_id: rec.id,
+                        likes: rec.likes,
+                        retweets: rec.retweets,
+                        replies: rec.replies,
+                    }),
+                    counts_of: Some(*id),
+                });
+            }
+            Effect::Notified(user, rec) => out.push(Prepared {
+                named: vec![("notifications".to_owned(), StreamKey::Notifications(*user))],
+                home_of: None,
+                event: Event::Notification(views::notification(app, rec)),
+                counts_of: None,
+            }),
+        }
+    }
+    out
+}
+
+/// The named streams a tweet's event goes to (besides `home`).
+fn tweet_streams(
+    app: &App,
+    rec: &crate::state::TweetRec,
+    with_tweet: bool,
+) -> Vec<(String, StreamKey)> {
+    let mut named = vec![(
+        format!("user:{}", username(app, rec.author)),
+        StreamKey::User(rec.author),
+    )];
+    if with_tweet {
+        named.push((format!("tweet:{}", rec.id), StreamKey::Tweet(rec.id)));
+    }
+    for tag in &rec.hashtags {
+        named.push((format!("hashtag:{tag}"), StreamKey::Hashtag(tag.clone())));
+    }
+    if let Some(parent) = rec.reply_to {
+        named.push((format!("replies:{parent}"), StreamKey::Replies(parent)));
+    }
+    named
+}
+
 /// Resolves a stream name for `subscribe`: the key, and the canonical name events carry.
+/// `existing` checks that a `tweet:`/`replies:` stream's tweet exists (not for
+/// `unsubscribe`, which must work after the tweet is deleted).
 pub fn resolve(
     app: &App,
     viewer_user: Option<u64>,
     name: &str,
+    existing: bool,
 ) -> Result<(StreamKey, String), ApiError> {
     let feed = Feed::parse(app, name)?;
     let me = || {
@@ -414,13 +449,13 @@ pub fn resolve(
             (StreamKey::Hashtag(tag), name)
         }
         Feed::Replies(id) => {
-            if !app.state.tweets.exists(id) {
+            if existing && !app.state.tweets.exists(id) {
                 return Err(crate::handlers::tweets::no_tweet(id));
             }
             (StreamKey::Replies(id), format!("replies:{id}"))
         }
         Feed::Tweet(id) => {
-            if !app.state.tweets.exists(id) {
+            if existing && !app.state.tweets.exists(id) {
                 return Err(crate::handlers::tweets::no_tweet(id));
             }
             (StreamKey::Tweet(id), format!("tweet:{id}"))

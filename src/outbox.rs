@@ -78,6 +78,11 @@ impl Outbox {
         std::mem::take(&mut queue.frames)
     }
 
+    /// The bound, in bytes.
+    pub fn cap(&self) -> usize {
+        self.cap_bytes
+    }
+
     pub fn overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Relaxed)
     }

@@ -137,14 +137,17 @@ async fn route(
             Ok(body) => reply(StatusCode::OK, accounts::login(&app, body).await),
             Err(e) => error(e),
         },
-        (&Method::POST, "/api/refresh") => match read_json::<req::RefreshToken>(req).await {
-            Ok(body) => reply(
-                StatusCode::OK,
-                accounts::refresh(&app, &body.refresh_token).await,
-            ),
-            Err(e) => error(e),
-        },
-        (&Method::POST, "/api/logout") => match read_json::<req::RefreshToken>(req).await {
+        (&Method::POST, "/api/refresh") => {
+            match limited::<req::RefreshToken>(&app, peer, req).await {
+                Ok(body) => reply(
+                    StatusCode::OK,
+                    accounts::refresh(&app, &body.refresh_token).await,
+                ),
+                Err(e) => error(e),
+            }
+        }
+        (&Method::POST, "/api/logout") => match limited::<req::RefreshToken>(&app, peer, req).await
+        {
             Ok(body) => match accounts::logout(&app, &body.refresh_token).await {
                 Ok(()) => empty(StatusCode::NO_CONTENT),
                 Err(e) => error(e),
@@ -270,7 +273,8 @@ fn media(app: &App, req: &Request<Incoming>) -> Response<Body> {
     response
 }
 
-/// Spends a signup/login token of the client's address, then reads the body.
+/// Spends an account-endpoint token of the client's address (signup, login, refresh,
+/// logout), then reads the body.
 async fn limited<T: DeserializeOwned>(
     app: &App,
     peer: SocketAddr,

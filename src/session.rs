@@ -35,6 +35,10 @@ use tokio_tungstenite::WebSocketStream;
 
 pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
+/// How long one write to a peer may take before the peer counts as gone: a client that
+/// stops reading while replies are owed would otherwise pin its session forever.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long the server waits for its close frame to be written to a dead or slow peer: long
 /// enough for a slow reader that catches up to learn why it was closed (4013).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -195,7 +199,8 @@ impl Session {
                     if self.last_heard.elapsed() > interval * 2 {
                         return End::Close(close::GOING_AWAY, "idle: no frame for two ping intervals");
                     }
-                    if self.ws.send(Message::Ping(Default::default())).await.is_err() {
+                    let ping = self.ws.send(Message::Ping(Default::default()));
+                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, ping).await, Ok(Ok(()))) {
                         return End::Gone;
                     }
                 }
@@ -420,7 +425,7 @@ impl Session {
     fn prepare_subscribe(&mut self, stream: &str) -> Result<(StreamKey, String), ApiError> {
         let viewer = self.viewer();
         self.app.limiter.check(viewer.subject(), Class::Subscribe)?;
-        let (key, name) = hub::resolve(&self.app, viewer.user_id, stream)?;
+        let (key, name) = hub::resolve(&self.app, viewer.user_id, stream, true)?;
         if !self.subscriptions.contains(&key)
             && self.subscriptions.len() >= self.app.config.max_subscriptions
         {
@@ -435,7 +440,7 @@ impl Session {
     fn unsubscribe(&mut self, stream: &str) -> Result<Reply, ApiError> {
         let viewer = self.viewer();
         self.app.limiter.check(viewer.subject(), Class::Subscribe)?;
-        let (key, name) = hub::resolve(&self.app, viewer.user_id, stream)?;
+        let (key, name) = hub::resolve(&self.app, viewer.user_id, stream, false)?;
         if self.subscriptions.remove(&key) {
             self.app.hub.unsubscribe(&key, self.conn_id);
         }
@@ -530,7 +535,10 @@ impl Session {
         let message = to_message(codec, &frame);
         self.app.metrics.frame_out(codec, message.len());
         if self.held.is_empty() && seq <= *self.durable.borrow() {
-            return self.ws.send(message).await.map_err(|_| End::Gone);
+            return match tokio::time::timeout(WRITE_TIMEOUT, self.ws.send(message)).await {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(End::Gone),
+            };
         }
         self.held.push_back(Held { seq, message });
         Ok(())
@@ -545,8 +553,13 @@ impl Session {
             self.ws.feed(held.message).await.map_err(|_| End::Gone)?;
             sent = true;
         }
-        if sent {
-            self.ws.flush().await.map_err(|_| End::Gone)?;
+        if sent
+            && !matches!(
+                tokio::time::timeout(WRITE_TIMEOUT, self.ws.flush()).await,
+                Ok(Ok(()))
+            )
+        {
+            return Err(End::Gone);
         }
         Ok(())
     }

@@ -73,8 +73,11 @@ pub async fn login(app: &App, body: req::Login) -> Result<TokenPair, ApiError> {
 /// Spends a refresh token for a new pair.
 pub async fn refresh(app: &App, token: &str) -> Result<TokenPair, ApiError> {
     let rotated = refresh::rotate(app.store.tokens(), token, app.refresh_ttl_ms())?;
-    // Reuse revoked a family: that must be on disk before we answer.
-    app.store.sync().await?;
+    // A rotation, or a family revoked for reuse, must be on disk before we answer; a refused
+    // unknown token wrote nothing.
+    if !matches!(rotated, Err(refresh::RefreshError::Invalid)) {
+        app.store.sync().await?;
+    }
     match rotated {
         Ok((user_id, refresh_token)) => pair_with(app, user_id, refresh_token),
         Err(refresh::RefreshError::Invalid) => Err(ApiError::unauthenticated(

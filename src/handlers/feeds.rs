@@ -68,7 +68,8 @@ pub fn timeline(app: &App, viewer: Viewer, t: req::Timeline) -> Result<Reply, Ap
         Feed::Hashtag(tag) => (
             app.state
                 .tweets
-                .search(std::slice::from_ref(tag), t.before, want),
+                .search(std::slice::from_ref(tag), t.before, want)
+                .0,
             None,
         ),
         Feed::Replies(id) => {
@@ -116,8 +117,13 @@ pub fn search(app: &App, viewer: Viewer, s: req::Search) -> Result<Reply, ApiErr
             tags.push(tag);
         }
     }
-    let ids = app.state.tweets.search(&tags, s.before, limit + 1);
-    let next = (ids.len() > limit).then(|| ids[limit - 1]);
+    let (ids, cut_short) = app.state.tweets.search(&tags, s.before, limit + 1);
+    // A walk cut short carries on from where it stopped, even with a short page.
+    let next = if ids.len() > limit {
+        Some(ids[limit - 1])
+    } else {
+        cut_short
+    };
     let items = views::tweets(app, &ids[..ids.len().min(limit)], viewer.user_id);
     Ok(Reply::Tweets(reply::Tweets { items, next }))
 }

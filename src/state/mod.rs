@@ -39,6 +39,9 @@ pub struct State {
     pub media: MediaIndex,
 }
 
+/// Effects (and so events) one operation reports at most; see `hub::EFFECTS_PER_OP`.
+pub const MAX_EFFECTS: usize = 1000;
+
 /// What an applied operation changed that someone may be watching (for live events).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -272,7 +275,11 @@ impl State {
         for retweet in retweets {
             if let Some((rt, _)) = self.tweets.remove(retweet) {
                 self.likes.remove_tweet(retweet);
-                effects.push(Effect::Deleted(rt));
+                // Event cursors leave room for 1024 events per operation; past that,
+                // clients drop retweets of the deleted tweet on its own `deleted` event.
+                if effects.len() < MAX_EFFECTS {
+                    effects.push(Effect::Deleted(rt));
+                }
             }
         }
     }

@@ -189,8 +189,16 @@ impl State {
                 hasher.update(&row);
             }
         }
-        let trending = self.trending.top(crate::auth::now_ms(), usize::MAX);
-        hasher.update(format!("{trending:?}").as_bytes());
+        // As a set: ties in rank may order differently after a restore (a deleted tweet's
+        // use time is not kept), which is presentation, not state.
+        let mut trending: Vec<String> = self
+            .trending
+            .top(crate::auth::now_ms(), usize::MAX)
+            .iter()
+            .map(|t| format!("{}:{}:{:.6}", t.tag, t.count, t.score))
+            .collect();
+        trending.sort();
+        hasher.update(trending.join(",").as_bytes());
         hasher
             .finalize()
             .iter()

@@ -5,6 +5,10 @@ use super::ids;
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Candidate tweets one search looks at, at most: tags that rarely meet would otherwise
+/// make every search walk a whole hashtag.
+pub const SEARCH_SCAN: usize = 10_000;
+
 /// How long a `client_key` keeps answering with its first tweet.
 pub const CLIENT_KEY_TTL_MS: u64 = 24 * 3600 * 1000;
 
@@ -171,24 +175,35 @@ impl Tweets {
     }
 
     /// Tweets carrying every tag, newest first: walks the rarest tag's list and checks the
-    /// others on each tweet.
-    pub fn search(&self, tags: &[String], before: Option<u64>, limit: usize) -> Vec<u64> {
+    /// others on each tweet. At most [`SEARCH_SCAN`] candidates are looked at per call;
+    /// the second value is where to carry on when that cut the walk short.
+    pub fn search(
+        &self,
+        tags: &[String],
+        before: Option<u64>,
+        limit: usize,
+    ) -> (Vec<u64>, Option<u64>) {
         let Some(rarest) = tags
             .iter()
             .min_by_key(|t| self.by_tag.get(*t).map(|l| l.len()).unwrap_or(0))
         else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
+        let mut scanned = 0;
         let mut out = Vec::with_capacity(limit);
         let mut cursor = before;
         // Copy the candidates out in chunks, so no index guard is held while tweets are read.
         const CHUNK: usize = 256;
         while out.len() < limit {
+            if scanned >= SEARCH_SCAN {
+                return (out, cursor);
+            }
             let chunk = match self.by_tag.get(rarest) {
                 Some(list) => ids::page(&list, cursor, CHUNK),
-                None => return out,
+                None => return (out, None),
             };
             let Some(&last) = chunk.last() else { break };
+            scanned += chunk.len();
             for id in chunk {
                 let carries_all = self
                     .by_id
@@ -203,7 +218,7 @@ impl Tweets {
             }
             cursor = Some(last);
         }
-        out
+        (out, None)
     }
 
     pub fn last_id(&self) -> u64 {

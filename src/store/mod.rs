@@ -229,10 +229,12 @@ impl Store {
             if target > previous || stopping {
                 let started = std::time::Instant::now();
                 if let Err(e) = self.db.flush_async().await {
-                    // Nothing more can be acknowledged. Dropping out of the loop leaves the
-                    // durable watch behind, and waiting sessions close with an error.
-                    tracing::error!(error = %e, "log flush failed; no further write can be acknowledged");
-                    return;
+                    // Fail-stop, as databases do on a failed fsync: what is on disk can no
+                    // longer be known, so nothing more may be acknowledged or shown. A
+                    // restart recovers from what the disk holds.
+                    tracing::error!(error = %e, "log flush failed; stopping the server");
+                    eprintln!("starling: log flush failed ({e}); stopping");
+                    std::process::exit(70);
                 }
                 self.durable.send_replace(target);
                 self.flushes.fetch_add(1, Ordering::Relaxed);

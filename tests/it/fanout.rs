@@ -365,3 +365,40 @@ async fn a_reader_that_stops_reading_is_closed_with_4013_and_others_get_everythi
     );
     assert_eq!(slow.close_code().await, Some(close::SLOW_CONSUMER));
 }
+
+#[tokio::test]
+async fn unsubscribing_works_after_the_tweet_is_deleted() {
+    let server = TestServer::start().await;
+    let (mut c, _) = server.user(Codec::Json, "alice").await;
+    let t = c.post("short-lived").await;
+    c.subscribe(&format!("tweet:{}", t.id), None).await;
+    let _: reply::Empty = c.ok(Request::Delete(tid(t.id))).await;
+    let r: reply::Stream = c
+        .ok(Request::Unsubscribe(req::Stream {
+            stream: format!("tweet:{}", t.id),
+        }))
+        .await;
+    assert_eq!(r.stream, format!("tweet:{}", t.id));
+}
+
+#[tokio::test]
+async fn a_replay_too_large_for_the_outbox_is_a_gap_not_a_4013() {
+    let server = TestServer::start_with(|c| c.outbox_bytes = 8 * 1024).await;
+    let (mut alice, _) = server.user(Codec::Json, "alice").await;
+    let (mut reader, _) = server.user(Codec::Json, "reader").await;
+    let sub = reader.subscribe("user:alice", None).await;
+    reader
+        .ok::<reply::Stream>(Request::Unsubscribe(req::Stream {
+            stream: "user:alice".into(),
+        }))
+        .await;
+    for i in 0..20 {
+        alice.post(&format!("{i} {}", "x".repeat(200))).await;
+    }
+    let again = reader.subscribe("user:alice", Some(sub.cursor)).await;
+    assert!(!again.recovered);
+    let gap = reader.next_event().await;
+    assert!(matches!(gap.event, Event::Gap(_)), "{gap:?}");
+    let pong: reply::Pong = reader.ok(Request::Ping(req::Ping {})).await;
+    assert!(pong.now > 0, "still open");
+}
