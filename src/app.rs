@@ -58,6 +58,11 @@ impl App {
         let store = Store::open(&config.data, config.durability)?;
         let (state, snapshot_seq) = match store.load_snapshot()? {
             Some((manifest, chunks)) => {
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    bytes = manifest.bytes,
+                    "snapshot read"
+                );
                 let decoded = chunks
                     .iter()
                     .enumerate()
@@ -70,6 +75,10 @@ impl App {
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "snapshot decoded"
+                );
                 (State::restore(decoded), manifest.seq)
             }
             None => (State::default(), 0),

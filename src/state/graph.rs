@@ -1,6 +1,7 @@
 //! The follow graph in both directions. Each edge has a rising follow id, which orders the
 //! followers/following pages (newest first) and is their cursor.
 
+use super::IdHash;
 use dashmap::DashMap;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Default)]
 pub struct Graph {
     /// (follower, followee) → follow id.
-    edges: DashMap<(u64, u64), u64>,
+    edges: DashMap<(u64, u64), u64, IdHash>,
     /// followee → follow id → follower.
-    followers: DashMap<u64, BTreeMap<u64, u64>>,
+    followers: DashMap<u64, BTreeMap<u64, u64>, IdHash>,
     /// follower → follow id → followee.
-    following: DashMap<u64, BTreeMap<u64, u64>>,
+    following: DashMap<u64, BTreeMap<u64, u64>, IdHash>,
     last_id: AtomicU64,
 }
 
@@ -35,6 +36,36 @@ impl Graph {
             .iter()
             .map(|e| (e.key().0, e.key().1, *e.value()))
             .collect()
+    }
+
+    /// Builds the graph from a snapshot's edges in bulk: maps sized up front, each side's
+    /// per-user maps built from sorted runs instead of edge by edge, in parallel.
+    pub fn from_edges(mut edges: Vec<(u64, u64, u64)>) -> Graph {
+        let graph = Graph {
+            edges: DashMap::with_capacity_and_hasher(edges.len(), IdHash::default()),
+            followers: DashMap::default(),
+            following: DashMap::default(),
+            last_id: AtomicU64::new(edges.iter().map(|e| e.2).max().unwrap_or(0)),
+        };
+        let this = &graph;
+        let by_follower = {
+            let mut v: Vec<(u64, u64, u64)> = edges.iter().map(|&(a, b, id)| (a, id, b)).collect();
+            v.sort_unstable();
+            v
+        };
+        edges.sort_unstable_by_key(|&(a, b, id)| (b, id, a));
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for (a, b, id) in &edges {
+                    this.edges.insert((*a, *b), *id);
+                }
+            });
+            scope.spawn(|| group_into(&this.following, &by_follower));
+            let by_followee: Vec<(u64, u64, u64)> =
+                edges.iter().map(|&(a, b, id)| (b, id, a)).collect();
+            group_into(&this.followers, &by_followee);
+        });
+        graph
     }
 
     pub fn follows(&self, follower: u64, followee: u64) -> bool {
@@ -109,7 +140,7 @@ impl Graph {
 }
 
 fn page(
-    map: &DashMap<u64, BTreeMap<u64, u64>>,
+    map: &DashMap<u64, BTreeMap<u64, u64>, IdHash>,
     user: u64,
     before: Option<u64>,
     limit: usize,
@@ -122,4 +153,16 @@ fn page(
         .take(limit)
         .map(|(&id, &u)| (id, u))
         .collect()
+}
+
+/// Inserts runs of (user, follow id, other) sorted by user then follow id as one map per
+/// user.
+fn group_into(map: &DashMap<u64, BTreeMap<u64, u64>, IdHash>, sorted: &[(u64, u64, u64)]) {
+    for run in sorted.chunk_by(|x, y| x.0 == y.0) {
+        let user = run[0].0;
+        map.insert(
+            user,
+            run.iter().map(|&(_, id, other)| (id, other)).collect(),
+        );
+    }
 }

@@ -39,6 +39,30 @@ pub struct State {
     pub media: MediaIndex,
 }
 
+/// A fast, unkeyed hasher for maps keyed by server-assigned ids, which clients cannot
+/// choose, so hash flooding is not a concern (FxHash's mixing step).
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Builds [`IdHasher`]s.
+pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
 /// Effects (and so events) one operation reports at most; see `hub::EFFECTS_PER_OP`.
 pub const MAX_EFFECTS: usize = 1000;
 
