@@ -13,6 +13,15 @@
 //!   interprets an operation.
 //! - [`auth`]: argon2id passwords, JWT access tokens, rotating refresh tokens.
 //! - [`error`]: `ApiError` (the client's mistake) and `Fault` (the server's).
+//! - [`hub`]: subscriptions, replay history and the publisher; builds each event once and
+//!   never waits on a socket.
+//! - [`outbox`]: one socket's bounded queue of pushed events.
+//! - [`ratelimit`]: token buckets per user and class, and per address.
+//! - [`media`]: image validation by magic bytes, storage by hash, Media objects.
+//! - [`metrics`]: Prometheus text at `GET /metrics`.
+//! - [`web`]: the browser client, widget and client module served from the binary; CORS.
+//! - [`bot`]: `starling seed` (synthetic graphs) and `starling bot` (the load generator);
+//!   never used by the server itself.
 
 pub mod app;
 pub mod auth;
