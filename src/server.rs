@@ -394,8 +394,9 @@ fn upgrade(
 /// read buffer per socket and buffer writes without bound.
 fn ws_config(app: &App) -> WebSocketConfig {
     WebSocketConfig::default()
-        // Enough for a typical frame in one read; larger frames grow it while they last.
-        .read_buffer_size(4 * 1024)
+        // Enough for a typical request in one read (they are small); larger frames take
+        // more reads. Every idle socket keeps this much, so it is kept small.
+        .read_buffer_size(2 * 1024)
         // Frames are written once this much is queued, or on flush.
         .write_buffer_size(8 * 1024)
         // Past the outbox bound (plus one maximal frame) the peer is not reading.

@@ -150,7 +150,9 @@ pub async fn run(app: Arc<App>, ws: Socket, subprotocol: Option<Codec>, peer: Ip
 
 impl Session {
     async fn drive(&mut self) -> End {
-        if let Some(end) = self.authenticate_first().await {
+        // Boxed, here and for each message below: those futures are large and short-lived,
+        // and inline they would make every idle socket's task as large as the largest.
+        if let Some(end) = Box::pin(self.authenticate_first()).await {
             return end;
         }
         let outbox = Arc::new(Outbox::new(
@@ -177,7 +179,7 @@ impl Session {
                     Some(Ok(message)) => {
                         self.last_heard = Instant::now();
                         let before = self.identity.expires_at;
-                        if let Some(end) = self.on_message(message).await {
+                        if let Some(end) = Box::pin(self.on_message(message)).await {
                             return end;
                         }
                         if self.identity.expires_at != before {
