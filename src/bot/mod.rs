@@ -642,6 +642,18 @@ async fn ingest(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
             (sent, acked, errors, latencies)
         }));
     }
+    Ok(tally(tasks, epoch, args.sockets).await)
+}
+
+/// What one request-making task did: sent, acknowledged, refused, latencies in µs.
+type Tally = (u64, u64, u64, Vec<u64>);
+
+/// Adds up the tasks' tallies into a report of requests per second.
+async fn tally(
+    tasks: Vec<tokio::task::JoinHandle<Tally>>,
+    epoch: Instant,
+    sockets: usize,
+) -> Report {
     let (mut sent, mut acked, mut errors, mut latencies) = (0, 0, 0, Vec::new());
     for t in tasks {
         if let Ok((s, a, e, l)) = t.await {
@@ -652,8 +664,8 @@ async fn ingest(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
         }
     }
     let elapsed = epoch.elapsed().as_secs_f64();
-    Ok(Report {
-        sockets: args.sockets,
+    Report {
+        sockets,
         seconds: elapsed,
         sent,
         acked,
@@ -661,7 +673,7 @@ async fn ingest(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
         per_second: acked as f64 / elapsed.max(1e-9),
         latency: Latency::of(latencies),
         ..Report::default()
-    })
+    }
 }
 
 async fn mixed(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
@@ -726,24 +738,5 @@ async fn mixed(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
             (sent, acked, errors, latencies)
         }));
     }
-    let (mut sent, mut acked, mut errors, mut latencies) = (0, 0, 0, Vec::new());
-    for t in tasks {
-        if let Ok((s, a, e, l)) = t.await {
-            sent += s;
-            acked += a;
-            errors += e;
-            latencies.extend(l);
-        }
-    }
-    let elapsed = epoch.elapsed().as_secs_f64();
-    Ok(Report {
-        sockets: args.sockets,
-        seconds: elapsed,
-        sent,
-        acked,
-        errors,
-        per_second: acked as f64 / elapsed.max(1e-9),
-        latency: Latency::of(latencies),
-        ..Report::default()
-    })
+    Ok(tally(tasks, epoch, args.sockets).await)
 }

@@ -84,18 +84,11 @@ impl Tweets {
 
     pub fn insert(&self, tweet: TweetRec, client_key: Option<&str>) {
         let id = tweet.id;
-        self.last_id.fetch_max(id, Ordering::AcqRel);
-        ids::insert(&mut self.by_author.entry(tweet.author).or_default(), id);
-        for tag in &tweet.hashtags {
-            ids::insert(&mut self.by_tag.entry(tag.clone()).or_default(), id);
-        }
+        self.index(&tweet);
         if let Some(parent) = tweet.reply_to {
-            ids::insert(&mut self.replies.entry(parent).or_default(), id);
             self.bump(parent, |t| t.replies += 1);
         }
         if let Some(original) = tweet.retweet_of {
-            ids::insert(&mut self.retweets.entry(original).or_default(), id);
-            self.retweet_by.insert((tweet.author, original), id);
             self.bump(original, |t| t.retweets += 1);
         }
         if let Some(key) = client_key {
@@ -245,6 +238,12 @@ impl Tweets {
     /// Puts back a tweet from a snapshot: indexed, with its counts as recorded (nothing is
     /// counted again). Call in ascending id order.
     pub fn restore(&self, tweet: TweetRec) {
+        self.index(&tweet);
+        self.by_id.insert(tweet.id, tweet);
+    }
+
+    /// Adds a tweet to every index (not to `by_id`, and no count changes).
+    fn index(&self, tweet: &TweetRec) {
         let id = tweet.id;
         self.last_id.fetch_max(id, Ordering::AcqRel);
         ids::insert(&mut self.by_author.entry(tweet.author).or_default(), id);
@@ -258,7 +257,6 @@ impl Tweets {
             ids::insert(&mut self.retweets.entry(original).or_default(), id);
             self.retweet_by.insert((tweet.author, original), id);
         }
-        self.by_id.insert(id, tweet);
     }
 
     pub fn restore_client_key(&self, author: u64, key: String, tweet: u64, at: u64) {
