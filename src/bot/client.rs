@@ -17,7 +17,8 @@ use tokio_tungstenite::WebSocketStream;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming {
     Result,
-    Error,
+    /// An error reply, with its code.
+    Error(String),
     Event {
         tweet_id: Option<u64>,
         text: Option<String>,
@@ -30,6 +31,8 @@ struct Frame {
     kind: String,
     #[serde(default)]
     data: Option<Data>,
+    #[serde(default)]
+    code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +53,8 @@ struct TweetId {
 }
 
 pub struct BotConn {
+    /// The user this socket is signed in as.
+    pub user: u64,
     ws: WebSocketStream<TcpStream>,
     codec: Codec,
     next_id: u64,
@@ -76,6 +81,7 @@ impl BotConn {
         server: SocketAddr,
         source: Option<IpAddr>,
         codec: Codec,
+        user: u64,
         token: &str,
     ) -> Result<BotConn, Fault> {
         let socket = TcpSocket::new_v4().map_err(|e| fault("socket", e))?;
@@ -100,6 +106,7 @@ impl BotConn {
             .await
             .map_err(|e| fault("handshake", e))?;
         let mut conn = BotConn {
+            user,
             ws,
             codec,
             next_id: 1,
@@ -158,7 +165,7 @@ impl BotConn {
                         .and_then(|d| d.tweet.as_ref().map(|t| t.id).or(d.tweet_id));
                     Incoming::Result
                 }
-                "error" => Incoming::Error,
+                "error" => Incoming::Error(frame.code.unwrap_or_default()),
                 _ => {
                     let data = frame.data;
                     Incoming::Event {
@@ -175,7 +182,9 @@ impl BotConn {
         loop {
             match self.next().await? {
                 Some(Incoming::Result) => return Ok(()),
-                Some(Incoming::Error) => return Err(Fault("the server refused a request".into())),
+                Some(Incoming::Error(code)) => {
+                    return Err(Fault(format!("the server refused a request: {code}")))
+                }
                 Some(Incoming::Event { .. }) => {}
                 None => return Err(Fault("the socket closed".into())),
             }

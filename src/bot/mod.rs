@@ -264,7 +264,7 @@ async fn open_many(
             let t = token(keys, user);
             let server = args.server;
             let codec = args.codec();
-            pending.push(async move { BotConn::open(server, source, codec, &t).await });
+            pending.push(async move { BotConn::open(server, source, codec, user, &t).await });
             next += 1;
         }
         match pending.next().await {
@@ -431,7 +431,7 @@ async fn fanout(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
                     }
                     frame = p.next() => match frame {
                         Ok(Some(Incoming::Result)) => { acked.fetch_add(1, Ordering::Relaxed); outstanding -= 1; }
-                        Ok(Some(Incoming::Error)) => { errors.fetch_add(1, Ordering::Relaxed); outstanding -= 1; }
+                        Ok(Some(Incoming::Error(_))) => { errors.fetch_add(1, Ordering::Relaxed); outstanding -= 1; }
                         Ok(Some(_)) => {}
                         _ => break,
                     },
@@ -630,7 +630,7 @@ async fn ingest(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
                             latencies.push(t.elapsed().as_micros() as u64);
                         }
                     }
-                    Ok(Some(Incoming::Error)) => {
+                    Ok(Some(Incoming::Error(_))) => {
                         errors += 1;
                         outstanding -= 1;
                         in_flight.pop_front();
@@ -702,9 +702,17 @@ async fn mixed(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
                         Some(id) => Request::Like(req::TweetId { tweet_id: id }),
                         None => Request::Trending(req::Trending { limit: None }),
                     },
-                    65..=74 => Request::Follow(req::Username {
-                        username: format!("user{}", 1 + rng.below(users)),
-                    }),
+                    65..=74 => {
+                        // Anyone but yourself (following yourself is refused).
+                        let me = c.user;
+                        let mut other = 1 + rng.below(users);
+                        if other == me {
+                            other = if other > 1 { other - 1 } else { other + 1 };
+                        }
+                        Request::Follow(req::Username {
+                            username: format!("user{other}"),
+                        })
+                    }
                     75..=84 => Request::Post(req::Post {
                         text: format!("mixed #load {}", rng.next_u64() % 1000),
                         ..Default::default()
@@ -730,7 +738,10 @@ async fn mixed(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
                             last_tweet = tweet;
                         }
                     }
-                    Err(_) => errors += 1,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "mixed request refused");
+                        errors += 1
+                    }
                 }
                 latencies.push(start.elapsed().as_micros() as u64);
                 tokio::time::sleep(period.saturating_sub(start.elapsed())).await;
