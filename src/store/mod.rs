@@ -66,13 +66,29 @@ impl Store {
             .map_err(|e| Fault(format!("cannot create data folder {}: {e}", dir.display())))?;
         let marker = dir.join(MARKER);
         let existed = marker.exists();
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             // Flushing is ours: the committer flushes on demand (sync) or on a timer (relaxed).
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| Fault(format!("cannot open data folder {}: {e}", dir.display())))?;
+            .flush_every_ms(None);
+        // The previous holder of the folder may still be letting go of its lock (a restart in
+        // the same process, or a process that is just exiting): wait a little for it.
+        let mut attempts = 0;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(e) if e.to_string().contains("could not acquire lock") && attempts < 50 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => {
+                    return Err(Fault(format!(
+                        "cannot open data folder {}: {e}",
+                        dir.display()
+                    )))
+                }
+            }
+        };
         let meta = db.open_tree("meta")?;
         match meta.get("schema")? {
             None if existed => {

@@ -510,7 +510,7 @@ async fn folder_with_data() -> tempfile::TempDir {
 async fn a_corrupt_log_record_stops_start_up_with_a_clear_message() {
     let dir = folder_with_data().await;
     {
-        let db = sled::open(dir.path()).expect("sled");
+        let db = open_sled(dir.path());
         let log = db.open_tree("log").expect("log");
         // The graceful stop wrote a snapshot and trimmed the log: add a bad record after it.
         let next = log
@@ -538,7 +538,7 @@ async fn a_corrupt_log_record_stops_start_up_with_a_clear_message() {
 async fn a_damaged_snapshot_stops_start_up() {
     let dir = folder_with_data().await;
     {
-        let db = sled::open(dir.path()).expect("sled");
+        let db = open_sled(dir.path());
         let snapshot = db.open_tree("snapshot").expect("tree");
         let (key, mut value) = snapshot
             .first()
@@ -569,4 +569,15 @@ async fn a_folder_whose_database_vanished_is_not_started_empty() {
     }
     let err = start_error(dir.path()).await;
     assert!(err.contains("damaged"), "{err}");
+}
+
+/// Opens a data folder's sled directly, waiting for a just-stopped server to let go of it.
+fn open_sled(path: &Path) -> sled::Db {
+    for _ in 0..50 {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    sled::open(path).expect("sled opens")
 }
