@@ -159,8 +159,8 @@ async fn route(
         (&Method::GET | &Method::HEAD, p) if p.starts_with("/media/") => media(&app, &req),
         (
             _,
-            "/health" | "/ws" | "/api/signup" | "/api/login" | "/api/refresh" | "/api/logout"
-            | "/api/guest",
+            "/health" | "/ws" | "/metrics" | "/api/signup" | "/api/login" | "/api/refresh"
+            | "/api/logout" | "/api/guest" | "/api/media",
         ) => error(ApiError::bad_request("method not allowed"))
             .map_status(StatusCode::METHOD_NOT_ALLOWED),
         _ => error(ApiError::not_found(format!("no route for {path}"))),
@@ -188,7 +188,11 @@ async fn upload(app: &App, req: Request<Incoming>) -> Response<Body> {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                // The scheme name is case-insensitive (RFC 9110).
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            })
             .ok_or_else(|| {
                 ApiError::unauthenticated("an Authorization: Bearer token is required")
             })?;

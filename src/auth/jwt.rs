@@ -23,6 +23,9 @@ pub struct Claims {
     pub iss: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// A random id, so two tokens issued in the same second differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// Who a verified token speaks for.
@@ -86,6 +89,10 @@ impl Keys {
             exp: iat + self.ttl_secs,
             iss: ISSUER.to_owned(),
             scope,
+            jti: Some(format!(
+                "{:016x}",
+                u64::from_be_bytes(super::random_bytes::<8>())
+            )),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with a valid key cannot fail");

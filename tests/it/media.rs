@@ -100,6 +100,19 @@ async fn bad_uploads_are_refused_with_clear_codes() {
         (status, body["error"]["code"].as_str()),
         (401, Some("unauthenticated"))
     );
+    // The scheme name is case-insensitive.
+    let lower = format!("bearer {t}");
+    let (status, _) = http(
+        server.addr,
+        "POST",
+        "/api/media",
+        &[("Authorization", lower.as_str())],
+        &gif(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = http(server.addr, "GET", "/api/media", &[], b"").await;
+    assert_eq!(status, 405);
     let (_, guest) = server.post("/api/guest", &Value::Null).await;
     let (status, body) =
         http_upload(&server, guest["access_token"].as_str(), "image/png", &png()).await;
