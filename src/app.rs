@@ -47,6 +47,8 @@ pub struct App {
     pub shutdown: watch::Receiver<bool>,
     /// Serialises check → append → apply, so log order is apply order (see `commit`).
     write_lock: Mutex<()>,
+    /// Set while a snapshot copies the state under the write lock.
+    snapshotting: std::sync::atomic::AtomicBool,
     next_conn_id: AtomicU64,
 }
 
@@ -119,6 +121,7 @@ impl App {
             hasher,
             shutdown,
             write_lock: Mutex::new(()),
+            snapshotting: std::sync::atomic::AtomicBool::new(false),
             next_conn_id: AtomicU64::new(1),
         })
     }
@@ -136,10 +139,7 @@ impl App {
     ) -> Result<Committed, ApiError> {
         // A panic while holding the lock can only come from a bug in `apply`; the lock
         // guards no data of its own, so carrying on is no worse than the panic itself.
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _guard = self.write_guard();
         let Some(op) = check(&self.state)? else {
             return Ok(Committed {
                 seq: self.store.appended(),
@@ -159,11 +159,11 @@ impl App {
     pub fn snapshot(&self) -> Result<SnapshotStats, Fault> {
         let started = std::time::Instant::now();
         let (seq, chunks) = {
-            let _guard = self
-                .write_lock
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            (self.store.appended(), self.state.export())
+            let _guard = self.write_guard();
+            self.snapshotting.store(true, Ordering::Release);
+            let copied = (self.store.appended(), self.state.export());
+            self.snapshotting.store(false, Ordering::Release);
+            copied
         };
         let pause = started.elapsed();
         let manifest = self
@@ -192,6 +192,28 @@ impl App {
             "snapshot written"
         );
         Ok(stats)
+    }
+
+    /// Takes the write lock. While a snapshot holds it (seconds, for a large state) a
+    /// writer on a runtime worker hands that worker's other tasks to another thread first,
+    /// so sockets keep being served; otherwise waits are a few microseconds and plain.
+    fn write_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        match self.write_lock.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let lock = || {
+                    self.write_lock
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                };
+                if self.snapshotting.load(Ordering::Acquire) {
+                    blocking(lock)
+                } else {
+                    lock()
+                }
+            }
+        }
     }
 
     /// The limits advertised in the `auth` reply.
@@ -230,4 +252,17 @@ fn stored_secret(store: &Store) -> Result<Vec<u8>, Fault> {
     store.flush_blocking()?;
     tracing::info!("generated a JWT secret and kept it in the data folder");
     Ok(secret)
+}
+
+/// Runs blocking or CPU-heavy work from async code: on a multi-threaded runtime's worker it
+/// first hands the worker's other tasks to another thread (`block_in_place`); anywhere else
+/// (a current-thread runtime, a plain thread) it just runs.
+pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
 }

@@ -51,11 +51,15 @@ pub fn upload(app: &App, user: u64, bytes: &[u8]) -> Result<(Media, Committed), 
         )
     })?;
     let to_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-    let hash = hex(&Sha256::digest(bytes));
-    if app.state.media.find(user, &hash).is_none() {
-        // The bytes go in first: the operation that refers to them is flushed with them.
-        app.store.put_blob(&hash, bytes)?;
-    }
+    // Hashing and storing up to 5 MiB takes milliseconds: keep it off the other sockets.
+    let hash = crate::app::blocking(|| {
+        let hash = hex(&Sha256::digest(bytes));
+        if app.state.media.find(user, &hash).is_none() {
+            // The bytes go in first: the operation that refers to them is flushed with them.
+            app.store.put_blob(&hash, bytes)?;
+        }
+        Ok::<_, ApiError>(hash)
+    })?;
     let mut id = 0;
     let committed = app.commit(|state| {
         if let Some(existing) = state.media.find(user, &hash) {
