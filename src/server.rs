@@ -156,7 +156,14 @@ async fn route(
         },
         (&Method::POST, "/api/guest") => json(StatusCode::OK, &accounts::guest(&app)),
         (&Method::POST, "/api/media") => upload(&app, req).await,
-        (&Method::GET | &Method::HEAD, p) if p.starts_with("/media/") => media(&app, &req),
+        (&Method::GET | &Method::HEAD, p) if p.starts_with("/media/") => {
+            // Serve nothing a crash could take back: wait for the log to cover what is
+            // visible now (at most one group commit, and only while writes are in flight).
+            match app.store.wait_durable(app.store.appended()).await {
+                Ok(()) => media(&app, &req),
+                Err(e) => error(e.into()),
+            }
+        }
         (
             _,
             "/health" | "/ws" | "/metrics" | "/api/signup" | "/api/login" | "/api/refresh"

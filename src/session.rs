@@ -483,6 +483,20 @@ impl Session {
             }
             Request::Login(body) => {
                 self.app.limiter.check_address(self.peer)?;
+                // Refuse a switch before spending a hash and a refresh token on it.
+                if let Some(me) = current {
+                    let named = self
+                        .app
+                        .state
+                        .users
+                        .find_login(body.login.trim())
+                        .map(|u| u.id);
+                    if named != Some(me) {
+                        return Err(ApiError::forbidden(
+                            "a socket cannot switch to another user; open a new one",
+                        ));
+                    }
+                }
                 let pair = accounts::login(&self.app, body).await?;
                 (self.identity_of(&pair), Some(pair))
             }

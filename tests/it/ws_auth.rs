@@ -293,3 +293,26 @@ async fn guests_are_forbidden_every_write() {
         assert_eq!(failure.code(), Some(ErrorCode::Forbidden), "{kind}");
     }
 }
+
+#[tokio::test]
+async fn login_as_someone_else_on_a_signed_in_socket_is_forbidden() {
+    let server = TestServer::start().await;
+    let (_, _) = new_user(&server, "bob").await;
+    let (mut alice, _) = server.user(Codec::Json, "alice").await;
+    let failure = alice
+        .request::<reply::Session>(Request::Login(req::Login {
+            login: "bob".into(),
+            password: "correct horse".into(),
+        }))
+        .await
+        .expect_err("switch");
+    assert_eq!(failure.code(), Some(ErrorCode::Forbidden));
+    let again: reply::Session = alice
+        .request(Request::Login(req::Login {
+            login: "alice".into(),
+            password: "correct horse".into(),
+        }))
+        .await
+        .expect("the same user may log in again");
+    assert!(again.refresh_token.is_some());
+}
