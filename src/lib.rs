@@ -116,9 +116,10 @@ pub async fn run(
 }
 
 /// Housekeeping every few seconds: idle streams, refilled rate buckets, expired
-/// `client_key`s.
+/// `client_key`s; hourly, expired refresh tokens.
 async fn maintain(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -127,6 +128,22 @@ async fn maintain(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         app.hub.sweep();
         app.limiter.prune();
         app.state.tweets.prune_client_keys(auth::now_ms());
+        // Hourly: a full scan of the refresh-token records.
+        ticks += 1;
+        if ticks.is_multiple_of(360) {
+            let worker = app.clone();
+            let pruned = tokio::task::spawn_blocking(move || {
+                auth::refresh::prune(
+                    worker.store.tokens(),
+                    auth::now_ms(),
+                    worker.refresh_ttl_ms(),
+                )
+            })
+            .await;
+            if let Ok(Err(e)) = pruned {
+                tracing::warn!(error = %e, "pruning refresh tokens failed");
+            }
+        }
     }
 }
 

@@ -113,3 +113,56 @@ fn revoke_family(tree: &sled::Tree, family: u64) -> Result<(), Fault> {
     tree.insert(family_key(family), &super::now_ms().to_be_bytes())?;
     Ok(())
 }
+
+/// Forgets expired token records and revocations old enough that every token of their
+/// family has expired. Returns how many records went.
+pub fn prune(tree: &sled::Tree, now: u64, ttl_ms: u64) -> Result<usize, Fault> {
+    let mut doomed = Vec::new();
+    for entry in tree.iter() {
+        let (key, value) = entry?;
+        let expired = match key.first() {
+            Some(b't') => rmp_serde::from_slice::<Record>(&value)
+                .map(|r| r.expires_at <= now)
+                .unwrap_or(false),
+            Some(b'f') => <[u8; 8]>::try_from(value.as_ref())
+                .map(|at| u64::from_be_bytes(at).saturating_add(ttl_ms) <= now)
+                .unwrap_or(false),
+            _ => false,
+        };
+        if expired {
+            doomed.push(key);
+        }
+    }
+    for key in &doomed {
+        tree.remove(key)?;
+    }
+    Ok(doomed.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_reuse_and_pruning() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("tokens").unwrap();
+        let first = issue(&tree, 7, 60_000).unwrap();
+        let (user, second) = rotate(&tree, &first, 60_000).unwrap().unwrap();
+        assert_eq!(user, 7);
+        assert_eq!(
+            rotate(&tree, &first, 60_000).unwrap(),
+            Err(RefreshError::Reused)
+        );
+        assert_eq!(
+            rotate(&tree, &second, 60_000).unwrap(),
+            Err(RefreshError::Invalid)
+        );
+        // Within a lifetime nothing goes (the revocation must outlive every token of its
+        // family); after one, the two tokens and the revocation all go.
+        let now = super::super::now_ms();
+        assert_eq!(prune(&tree, now + 30_000, 60_000).unwrap(), 0);
+        assert_eq!(prune(&tree, now + 61_000, 60_000).unwrap(), 3);
+        assert!(tree.is_empty());
+    }
+}
