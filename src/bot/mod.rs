@@ -285,16 +285,7 @@ async fn connect(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
     let before = client::server_usage(args.server).await?;
     let started = Instant::now();
     let mut conns = open_many(args, keys, args.first_user, args.sockets).await?;
-    for c in &mut conns {
-        c.send(Request::Subscribe(req::Subscribe {
-            stream: "home".into(),
-            since: None,
-        }))
-        .await?;
-    }
-    for c in &mut conns {
-        c.expect_reply().await?;
-    }
+    subscribe_all(&mut conns, "home").await?;
     let connect_secs = started.elapsed().as_secs_f64();
     progress(
         args,
@@ -380,18 +371,24 @@ fn receive(
     })
 }
 
-async fn fanout(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
-    let subs = open_many(args, keys, args.first_user, args.sockets).await?;
-    let mut subs_ready = Vec::with_capacity(subs.len());
-    for mut c in subs {
+/// Subscribes every socket to `stream`: all requests first, then all replies.
+async fn subscribe_all(conns: &mut [BotConn], stream: &str) -> Result<(), Fault> {
+    for c in conns.iter_mut() {
         c.send(Request::Subscribe(req::Subscribe {
-            stream: "hashtag:bench".into(),
+            stream: stream.to_owned(),
             since: None,
         }))
         .await?;
-        c.expect_reply().await?;
-        subs_ready.push(c);
     }
+    for c in conns.iter_mut() {
+        c.expect_reply().await?;
+    }
+    Ok(())
+}
+
+async fn fanout(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
+    let mut subs_ready = open_many(args, keys, args.first_user, args.sockets).await?;
+    subscribe_all(&mut subs_ready, "hashtag:bench").await?;
     let publishers = open_many(
         args,
         keys,
@@ -499,17 +496,8 @@ async fn fanout(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
 }
 
 async fn celebrity(args: &BotArgs, keys: &Keys) -> Result<Report, Fault> {
-    let followers = open_many(args, keys, args.celebrity + 1, args.sockets).await?;
-    let mut ready = Vec::with_capacity(followers.len());
-    for mut c in followers {
-        c.send(Request::Subscribe(req::Subscribe {
-            stream: "home".into(),
-            since: None,
-        }))
-        .await?;
-        c.expect_reply().await?;
-        ready.push(c);
-    }
+    let mut ready = open_many(args, keys, args.celebrity + 1, args.sockets).await?;
+    subscribe_all(&mut ready, "home").await?;
     let mut star = open_many(args, keys, args.celebrity, 1).await?.remove(0);
     let epoch = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));

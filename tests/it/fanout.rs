@@ -4,10 +4,6 @@
 use crate::support::*;
 use starling_protocol::{close, reply, req, Codec, ErrorCode, Event, NotificationKind, Request};
 
-fn tid(id: u64) -> req::TweetId {
-    req::TweetId { tweet_id: id }
-}
-
 #[tokio::test]
 async fn a_post_reaches_each_stream_it_belongs_to_and_no_other() {
     let server = TestServer::start().await;

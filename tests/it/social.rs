@@ -4,10 +4,6 @@
 use crate::support::*;
 use starling_protocol::{reply, req, Codec, ErrorCode, NotificationKind, Request};
 
-fn tid(id: u64) -> req::TweetId {
-    req::TweetId { tweet_id: id }
-}
-
 #[tokio::test]
 async fn post_returns_the_tweet_with_hashtags_and_mentions_in_both_codecs() {
     let server = TestServer::start().await;

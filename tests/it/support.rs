@@ -522,3 +522,8 @@ impl Client {
         }
     }
 }
+
+/// `{tweet_id}` request fields.
+pub fn tid(id: u64) -> req::TweetId {
+    req::TweetId { tweet_id: id }
+}
