@@ -58,28 +58,15 @@ impl App {
     pub fn open(config: Config, shutdown: watch::Receiver<bool>) -> Result<App, Fault> {
         let started = std::time::Instant::now();
         let store = Store::open(&config.data, config.durability)?;
-        let (state, snapshot_seq) = match store.load_snapshot()? {
-            Some((manifest, chunks)) => {
+        let (state, snapshot_seq) = match store.load_snapshot(|index, bytes| {
+            Chunk::decode(bytes)
+                .map_err(|e| Fault(format!("snapshot chunk {index} is corrupt: {e}")))
+        })? {
+            Some((manifest, decoded)) => {
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
                     bytes = manifest.bytes,
-                    "snapshot read"
-                );
-                let decoded = chunks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, bytes)| {
-                        Chunk::decode(bytes).map_err(|e| {
-                            Fault(format!(
-                                "snapshot {} chunk {i} is corrupt: {e}",
-                                manifest.id
-                            ))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                tracing::info!(
-                    ms = started.elapsed().as_millis() as u64,
-                    "snapshot decoded"
+                    "snapshot read and decoded"
                 );
                 (State::restore(decoded), manifest.seq)
             }

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 /// Log records removed per batch when trimming, so no single sled batch is huge.
 const TRIM_BATCH: usize = 10_000;
 
-/// A snapshot read back: its manifest and its chunks, in order.
-pub type LoadedSnapshot = (Manifest, Vec<Vec<u8>>);
+/// Threads that check and decode snapshot chunks at start-up.
+const LOAD_THREADS: usize = 2;
 
 /// What a complete snapshot is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,32 +82,84 @@ impl Store {
         Ok(manifest)
     }
 
-    /// The current snapshot's chunks, checked against their checksums.
-    pub fn load_snapshot(&self) -> Result<Option<LoadedSnapshot>, Fault> {
+    /// The current snapshot's chunks, each checked against its checksum and turned into a
+    /// `T` by `decode`. This thread reads; [`LOAD_THREADS`] threads check and decode
+    /// meanwhile, so start-up costs about the slower of the two, not their sum.
+    pub fn load_snapshot<T: Send>(
+        &self,
+        decode: impl Fn(u32, &[u8]) -> Result<T, Fault> + Sync,
+    ) -> Result<Option<(Manifest, Vec<T>)>, Fault> {
         let Some(manifest) = self.manifest()? else {
             return Ok(None);
         };
-        let mut chunks = Vec::with_capacity(manifest.chunks as usize);
-        for index in 0..manifest.chunks {
-            let chunk = self
-                .snapshot
-                .get(chunk_key(manifest.id, index))?
-                .ok_or_else(|| {
-                    Fault(format!(
-                        "snapshot {} is missing chunk {index} of {}: the data folder is damaged",
-                        manifest.id, manifest.chunks
-                    ))
-                })?;
-            let sum: [u8; 32] = Sha256::digest(&chunk).into();
-            if manifest.checksums.get(index as usize) != Some(&sum) {
-                return Err(Fault(format!(
-                    "snapshot {} chunk {index} fails its checksum: the data folder is damaged",
-                    manifest.id
-                )));
+        let manifest_ref = &manifest;
+        let decode = &decode;
+        // A few chunks read ahead, so the readers never wait and memory stays bounded.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(u32, sled::IVec)>(LOAD_THREADS * 4);
+        let rx = std::sync::Mutex::new(rx);
+        let results = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..LOAD_THREADS)
+                .map(|_| {
+                    let rx = &rx;
+                    scope.spawn(move || -> Result<Vec<(u32, T)>, Fault> {
+                        let mut out = Vec::new();
+                        loop {
+                            let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                            let Ok((index, chunk)) = next else {
+                                return Ok(out);
+                            };
+                            let sum: [u8; 32] = Sha256::digest(&chunk).into();
+                            if manifest_ref.checksums.get(index as usize) != Some(&sum) {
+                                return Err(Fault(format!(
+                                    "snapshot {} chunk {index} fails its checksum: the data \
+                                     folder is damaged",
+                                    manifest_ref.id
+                                )));
+                            }
+                            out.push((index, decode(index, &chunk)?));
+                        }
+                    })
+                })
+                .collect();
+            let mut read = Ok(());
+            for index in 0..manifest.chunks {
+                let chunk = match self.snapshot.get(chunk_key(manifest.id, index)) {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => {
+                        read = Err(Fault(format!(
+                            "snapshot {} is missing chunk {index} of {}: the data folder is \
+                             damaged",
+                            manifest.id, manifest.chunks
+                        )));
+                        break;
+                    }
+                    Err(e) => {
+                        read = Err(e.into());
+                        break;
+                    }
+                };
+                if tx.send((index, chunk)).is_err() {
+                    // A worker failed; its error is reported below.
+                    break;
+                }
             }
-            chunks.push(chunk.to_vec());
-        }
-        Ok(Some((manifest, chunks)))
+            drop(tx);
+            let mut decoded = Vec::with_capacity(manifest.chunks as usize);
+            for worker in workers {
+                match worker.join() {
+                    Ok(Ok(part)) => decoded.extend(part),
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => return Err(Fault("a snapshot decoding thread panicked".into())),
+                }
+            }
+            read.map(|()| decoded)
+        })?;
+        let mut results = results;
+        results.sort_unstable_by_key(|(index, _)| *index);
+        Ok(Some((
+            manifest,
+            results.into_iter().map(|(_, t)| t).collect(),
+        )))
     }
 
     fn drop_chunks(&self, id: u64) -> Result<(), Fault> {
