@@ -435,7 +435,8 @@ fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> 
     response
 }
 
-fn empty(status: StatusCode) -> Response<Body> {
+/// A response with no body.
+pub(crate) fn empty(status: StatusCode) -> Response<Body> {
     let mut response = Response::new(Body::default());
     *response.status_mut() = status;
     response

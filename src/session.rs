@@ -348,9 +348,7 @@ impl Session {
                     .await
                     .err();
             }
-            request => {
-                handlers::handle(&self.app, self.viewer(), request).map(|outcome| outcome.reply)
-            }
+            request => handlers::handle(&self.app, self.viewer(), request),
         };
         let seq = self.reply_seq();
         let outcome = match &result {

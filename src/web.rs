@@ -92,9 +92,9 @@ pub fn asset(method: &Method, path: &str, headers: &HeaderMap) -> Response<Body>
         .flat_map(|v| v.split(','))
         .any(|t| t.trim() == etag || t.trim() == "*");
     let mut response = if matches {
-        status_only(StatusCode::NOT_MODIFIED)
+        crate::server::empty(StatusCode::NOT_MODIFIED)
     } else if method == Method::HEAD {
-        status_only(StatusCode::OK)
+        crate::server::empty(StatusCode::OK)
     } else {
         Response::new(Body::new(Bytes::from_static(asset.bytes)))
     };
@@ -247,7 +247,7 @@ pub fn preflight(origins: &CorsOrigins, origin: Option<&HeaderValue>) -> Respons
             .insert(header::VARY, HeaderValue::from_static("Origin"));
         return response;
     };
-    let mut response = status_only(StatusCode::NO_CONTENT);
+    let mut response = crate::server::empty(StatusCode::NO_CONTENT);
     let h = response.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
     h.insert(
@@ -290,12 +290,6 @@ pub fn with_cors(
     response
 }
 
-fn status_only(status: StatusCode) -> Response<Body> {
-    let mut response = Response::new(Body::default());
-    *response.status_mut() = status;
-    response
-}
-
 fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::new(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = status;
@@ -333,7 +327,7 @@ mod tests {
             &origins,
             "/api/login",
             Some(&origin("http://good.example")),
-            status_only(StatusCode::OK),
+            crate::server::empty(StatusCode::OK),
         );
         assert_eq!(
             good.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN),
@@ -344,7 +338,7 @@ mod tests {
             &origins,
             "/api/login",
             Some(&origin("http://evil.example")),
-            status_only(StatusCode::OK),
+            crate::server::empty(StatusCode::OK),
         );
         assert!(bad
             .headers()
@@ -359,7 +353,7 @@ mod tests {
             &CorsOrigins::Any,
             "/api/guest",
             Some(&origin("http://x.example")),
-            status_only(StatusCode::OK),
+            crate::server::empty(StatusCode::OK),
         );
         assert_eq!(
             r.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN),
@@ -369,7 +363,7 @@ mod tests {
             &CorsOrigins::Any,
             "/health",
             Some(&origin("http://x.example")),
-            status_only(StatusCode::OK),
+            crate::server::empty(StatusCode::OK),
         );
         assert!(r.headers().is_empty());
     }

@@ -3,21 +3,16 @@
 
 use super::tweets::no_tweet;
 use super::Viewer;
-use crate::app::{App, Committed};
+use crate::app::App;
 use crate::auth::now_ms;
 use crate::error::ApiError;
 use crate::store::Op;
 use starling_protocol::{reply, Reply};
 
-pub fn like(
-    app: &App,
-    viewer: Viewer,
-    tweet_id: u64,
-    on: bool,
-) -> Result<(Reply, Committed), ApiError> {
+pub fn like(app: &App, viewer: Viewer, tweet_id: u64, on: bool) -> Result<Reply, ApiError> {
     let user = viewer.user()?;
     let mut original = 0;
-    let committed = app.commit(|state| {
+    app.commit(|state| {
         original = state
             .tweets
             .original_of(tweet_id)
@@ -38,24 +33,16 @@ pub fn like(
         })
     })?;
     let likes = app.state.tweets.get(original).map(|t| t.likes).unwrap_or(0);
-    Ok((
-        Reply::Likes(reply::Likes {
-            tweet_id: original,
-            likes,
-        }),
-        committed,
-    ))
+    Ok(Reply::Likes(reply::Likes {
+        tweet_id: original,
+        likes,
+    }))
 }
 
-pub fn retweet(
-    app: &App,
-    viewer: Viewer,
-    tweet_id: u64,
-    on: bool,
-) -> Result<(Reply, Committed), ApiError> {
+pub fn retweet(app: &App, viewer: Viewer, tweet_id: u64, on: bool) -> Result<Reply, ApiError> {
     let user = viewer.user()?;
     let mut original = 0;
-    let committed = app.commit(|state| {
+    app.commit(|state| {
         original = state
             .tweets
             .original_of(tweet_id)
@@ -78,11 +65,8 @@ pub fn retweet(
         .get(original)
         .map(|t| t.retweets)
         .unwrap_or(0);
-    Ok((
-        Reply::Retweets(reply::Retweets {
-            tweet_id: original,
-            retweets,
-        }),
-        committed,
-    ))
+    Ok(Reply::Retweets(reply::Retweets {
+        tweet_id: original,
+        retweets,
+    }))
 }

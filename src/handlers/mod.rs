@@ -9,7 +9,7 @@ pub mod profiles;
 pub mod tweets;
 pub mod views;
 
-use crate::app::{App, Committed};
+use crate::app::App;
 use crate::error::ApiError;
 use crate::ratelimit::{Class, Subject};
 use starling_protocol::{limits, reply, Reply, Request};
@@ -33,30 +33,6 @@ impl Viewer {
         match self.user_id {
             Some(id) => Subject::User(id),
             None => Subject::Guest(self.conn_id),
-        }
-    }
-}
-
-/// A handled request: the reply, and the commit it made if it changed anything.
-pub struct Outcome {
-    pub reply: Reply,
-    pub committed: Option<Committed>,
-}
-
-impl From<Reply> for Outcome {
-    fn from(reply: Reply) -> Outcome {
-        Outcome {
-            reply,
-            committed: None,
-        }
-    }
-}
-
-impl From<(Reply, Committed)> for Outcome {
-    fn from((reply, committed): (Reply, Committed)) -> Outcome {
-        Outcome {
-            reply,
-            committed: Some(committed),
         }
     }
 }
@@ -117,35 +93,35 @@ pub fn page_limit(limit: Option<u64>) -> Result<usize, ApiError> {
 /// Answers one request of an authenticated socket. `auth`, `signup` and `login` change who
 /// the socket is, and `subscribe` touches the socket's subscriptions, so the session
 /// handles those itself.
-pub fn handle(app: &App, viewer: Viewer, request: Request) -> Result<Outcome, ApiError> {
+pub fn handle(app: &App, viewer: Viewer, request: Request) -> Result<Reply, ApiError> {
     if is_write(&request) {
         viewer.user()?;
     }
     if let Some(class) = class_of(&request) {
         app.limiter.check(viewer.subject(), class)?;
     }
-    let outcome =
+    let reply =
         match request {
-            Request::Post(p) => tweets::post(app, viewer, p)?.into(),
-            Request::Delete(d) => tweets::delete(app, viewer, d.tweet_id)?.into(),
-            Request::Tweet(t) => tweets::thread(app, viewer, t.tweet_id)?.into(),
-            Request::Like(l) => engagement::like(app, viewer, l.tweet_id, true)?.into(),
-            Request::Unlike(l) => engagement::like(app, viewer, l.tweet_id, false)?.into(),
-            Request::Retweet(r) => engagement::retweet(app, viewer, r.tweet_id, true)?.into(),
-            Request::Unretweet(r) => engagement::retweet(app, viewer, r.tweet_id, false)?.into(),
-            Request::Follow(f) => profiles::follow(app, viewer, &f.username, true)?.into(),
-            Request::Unfollow(f) => profiles::follow(app, viewer, &f.username, false)?.into(),
-            Request::Profile(p) => profiles::profile(app, viewer, &p.username)?.into(),
-            Request::UpdateProfile(u) => profiles::update(app, viewer, u)?.into(),
-            Request::Followers(p) => profiles::people(app, p, true)?.into(),
-            Request::Following(p) => profiles::people(app, p, false)?.into(),
-            Request::Timeline(t) => feeds::timeline(app, viewer, t)?.into(),
-            Request::Search(s) => feeds::search(app, viewer, s)?.into(),
-            Request::Trending(t) => feeds::trending(app, t)?.into(),
-            Request::Notifications(p) => feeds::notifications(app, viewer, p)?.into(),
+            Request::Post(p) => tweets::post(app, viewer, p)?,
+            Request::Delete(d) => tweets::delete(app, viewer, d.tweet_id)?,
+            Request::Tweet(t) => tweets::thread(app, viewer, t.tweet_id)?,
+            Request::Like(l) => engagement::like(app, viewer, l.tweet_id, true)?,
+            Request::Unlike(l) => engagement::like(app, viewer, l.tweet_id, false)?,
+            Request::Retweet(r) => engagement::retweet(app, viewer, r.tweet_id, true)?,
+            Request::Unretweet(r) => engagement::retweet(app, viewer, r.tweet_id, false)?,
+            Request::Follow(f) => profiles::follow(app, viewer, &f.username, true)?,
+            Request::Unfollow(f) => profiles::follow(app, viewer, &f.username, false)?,
+            Request::Profile(p) => profiles::profile(app, viewer, &p.username)?,
+            Request::UpdateProfile(u) => profiles::update(app, viewer, u)?,
+            Request::Followers(p) => profiles::people(app, p, true)?,
+            Request::Following(p) => profiles::people(app, p, false)?,
+            Request::Timeline(t) => feeds::timeline(app, viewer, t)?,
+            Request::Search(s) => feeds::search(app, viewer, s)?,
+            Request::Trending(t) => feeds::trending(app, t)?,
+            Request::Notifications(p) => feeds::notifications(app, viewer, p)?,
             Request::Upload(u) => {
-                let (media, committed) = crate::media::upload(app, viewer.user()?, &u.data)?;
-                (Reply::Media(reply::MediaData { media }), committed).into()
+                let (media, _) = crate::media::upload(app, viewer.user()?, &u.data)?;
+                Reply::Media(reply::MediaData { media })
             }
             Request::Auth(_)
             | Request::Signup(_)
@@ -156,5 +132,5 @@ pub fn handle(app: &App, viewer: Viewer, request: Request) -> Result<Outcome, Ap
                 "auth, signup, login, ping, subscribe and unsubscribe are handled by the session",
             )),
         };
-    Ok(outcome)
+    Ok(reply)
 }

@@ -1,7 +1,7 @@
 //! `profile`, `update_profile`, `follow`, `unfollow`, `followers`, `following`.
 
 use super::{page_limit, Viewer};
-use crate::app::{App, Committed};
+use crate::app::App;
 use crate::auth::now_ms;
 use crate::error::ApiError;
 use crate::store::Op;
@@ -35,11 +35,7 @@ pub fn profile(app: &App, viewer: Viewer, username: &str) -> Result<Reply, ApiEr
     }))
 }
 
-pub fn update(
-    app: &App,
-    viewer: Viewer,
-    u: req::UpdateProfile,
-) -> Result<(Reply, Committed), ApiError> {
+pub fn update(app: &App, viewer: Viewer, u: req::UpdateProfile) -> Result<Reply, ApiError> {
     let user = viewer.user()?;
     if let Some(bio) = &u.bio {
         rules::bio(bio)?;
@@ -47,7 +43,7 @@ pub fn update(
     if let Some(name) = &u.display_name {
         rules::display_name(name)?;
     }
-    let committed = app.commit(|state| {
+    app.commit(|state| {
         if u.bio.is_none() && u.display_name.is_none() {
             return Ok(None);
         }
@@ -74,21 +70,16 @@ pub fn update(
         .state
         .profile(user)
         .ok_or_else(|| ApiError::not_found("the user does not exist"))?;
-    Ok((Reply::Profile(reply::ProfileData { profile }), committed))
+    Ok(Reply::Profile(reply::ProfileData { profile }))
 }
 
-pub fn follow(
-    app: &App,
-    viewer: Viewer,
-    username: &str,
-    on: bool,
-) -> Result<(Reply, Committed), ApiError> {
+pub fn follow(app: &App, viewer: Viewer, username: &str, on: bool) -> Result<Reply, ApiError> {
     let me = viewer.user()?;
     let them = user_id(app, username)?;
     if me == them {
         return Err(ApiError::bad_request("you cannot follow yourself"));
     }
-    let committed = app.commit(|state| {
+    app.commit(|state| {
         let follows = state.graph.follows(me, them);
         Ok(match (on, follows) {
             (true, false) => Some(Op::Follow {
@@ -110,14 +101,11 @@ pub fn follow(
         .user_ref(them)
         .map(|u| u.username)
         .unwrap_or_else(|| username.to_owned());
-    Ok((
-        Reply::Follow(reply::Follow {
-            username: name,
-            following: app.state.graph.follows(me, them),
-            followers: app.state.graph.follower_count(them),
-        }),
-        committed,
-    ))
+    Ok(Reply::Follow(reply::Follow {
+        username: name,
+        following: app.state.graph.follows(me, them),
+        followers: app.state.graph.follower_count(them),
+    }))
 }
 
 /// `followers` (`of_followers`) or `following` of a user, newest edge first; the cursor is

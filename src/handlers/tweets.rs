@@ -2,13 +2,13 @@
 
 use super::views;
 use super::Viewer;
-use crate::app::{App, Committed};
+use crate::app::App;
 use crate::auth::now_ms;
 use crate::error::ApiError;
 use crate::store::Op;
 use starling_protocol::{limits, reply, req, rules, ErrorCode, Reply};
 
-pub fn post(app: &App, viewer: Viewer, p: req::Post) -> Result<(Reply, Committed), ApiError> {
+pub fn post(app: &App, viewer: Viewer, p: req::Post) -> Result<Reply, ApiError> {
     let user = viewer.user()?;
     let text = rules::tweet_text(&p.text)?.to_owned();
     if let Some(key) = &p.client_key {
@@ -39,7 +39,7 @@ pub fn post(app: &App, viewer: Viewer, p: req::Post) -> Result<(Reply, Committed
     let now = now_ms();
     let mut existing = None;
     let mut id = 0;
-    let committed = app.commit(|state| {
+    app.commit(|state| {
         if let Some(key) = &p.client_key {
             if let Some(first) = state.tweets.by_client_key(user, key, now) {
                 existing = Some(first);
@@ -80,12 +80,12 @@ pub fn post(app: &App, viewer: Viewer, p: req::Post) -> Result<(Reply, Committed
         .get(id)
         .ok_or_else(|| ApiError::not_found("the tweet was deleted"))?;
     let tweet = views::tweet(app, &rec, Some(user));
-    Ok((Reply::Tweet(reply::TweetData { tweet }), committed))
+    Ok(Reply::Tweet(reply::TweetData { tweet }))
 }
 
-pub fn delete(app: &App, viewer: Viewer, tweet_id: u64) -> Result<(Reply, Committed), ApiError> {
+pub fn delete(app: &App, viewer: Viewer, tweet_id: u64) -> Result<Reply, ApiError> {
     let user = viewer.user()?;
-    let committed = app.commit(|state| {
+    app.commit(|state| {
         let tweet = state
             .tweets
             .get(tweet_id)
@@ -95,7 +95,7 @@ pub fn delete(app: &App, viewer: Viewer, tweet_id: u64) -> Result<(Reply, Commit
         }
         Ok(Some(Op::DeleteTweet { id: tweet_id }))
     })?;
-    Ok((Reply::Empty(reply::Empty {}), committed))
+    Ok(Reply::Empty(reply::Empty {}))
 }
 
 /// A tweet, its parent (`null` when there is none or it was deleted; `reply_to` keeps the

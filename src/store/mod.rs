@@ -203,7 +203,7 @@ impl Store {
     }
 
     /// A receiver of the durable sequence number, for sessions that hold replies until it
-    /// covers them. It errors when the committer has stopped (storage failed).
+    /// covers them. (A failed flush stops the process, so it does not close in practice.)
     pub fn durable(&self) -> watch::Receiver<Seq> {
         self.durable.subscribe()
     }
